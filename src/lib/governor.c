@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cgroup-fs.h"
+#include "cgroup-root.h"
+#include "internal.h"
+#include "macro.h"
+
+/* Controllers the governor turns on below its root. memory and pids enforce
+ * the limits; cpu and io only make cpu.stat/io.stat richer and are skipped
+ * where the kernel refuses them (cpu does while realtime threads exist). */
+static const char *const required_controllers[] = { "memory", "pids", NULL };
+static const char *const optional_controllers[] = { "cpu", "io" };
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void governor_wake(cgov *g) {
+        uint64_t one = 1;
+        (void) !write(g->wake_fd, &one, sizeof one);
+}
+
+static void governor_free(cgov *g) {
+        for (size_t i = g->n_pools; i > 0; i--)
+                pool_free(g->pools[i - 1]);
+        free(g->pools);
+        sd_event_source_unref(g->wake_source);
+        sd_event_unref(g->event);
+        safe_close(g->wake_fd);
+        safe_close(g->root_fd);
+        free(g->root);
+        pthread_cond_destroy(&g->job_ended);
+        pthread_mutex_destroy(&g->lock);
+        free(g);
+}
+
+void governor_unref(cgov *g) {
+        if (g && __atomic_sub_fetch(&g->n_ref, 1, __ATOMIC_ACQ_REL) == 0)
+                governor_free(g);
+}
+
+static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        cgov *g = userdata;
+        uint64_t n;
+        cgov_job *list;
+        bool quit;
+
+        (void) !read(fd, &n, sizeof n);
+        pthread_mutex_lock(&g->lock);
+        list = g->incoming;
+        g->incoming = NULL;
+        quit = g->quit;
+        pthread_mutex_unlock(&g->lock);
+
+        /* Watch in the order they were started; the list is LIFO. */
+        cgov_job *rev = NULL;
+        while (list) {
+                cgov_job *next = list->next_incoming;
+                list->next_incoming = rev;
+                rev = list;
+                list = next;
+        }
+        for (cgov_job *j = rev, *next; j; j = next) {
+                next = j->next_incoming;
+                j->next_incoming = NULL;
+                (void) job_watch(j);
+        }
+        if (quit)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        return 0;
+}
+
+static void *supervisor_main(void *userdata) {
+        cgov *g = userdata;
+        (void) sd_event_loop(g->event);
+        return NULL;
+}
+
+static int supervisor_start(cgov *g) {
+        sigset_t all, saved;
+        int r;
+
+        g->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (g->wake_fd < 0)
+                return negative_errno();
+        r = sd_event_new(&g->event);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(g->event, &g->wake_source, g->wake_fd, EPOLLIN, on_wake, g);
+        if (r < 0)
+                return r;
+
+        /* Process-directed signals are the host program's business: the
+         * supervisor thread must never be the one that receives them. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        r = -pthread_create(&g->thread, NULL, supervisor_main, g);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
+        g->thread_started = true;
+        return 0;
+}
+
+/* Opens (creating if missing and permitted) the root and checks it is a
+ * delegated cgroup v2 directory. */
+static int root_open(const char *path, int *ret_fd) {
+        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = cg_path_is_v2(path);
+        if (r == -ENOENT) {
+                /* Only the last component is created, and only inside cgroup2:
+                 * anything else is a typo we should not paper over. */
+                parent = strdup(path);
+                if (!parent)
+                        return -ENOMEM;
+                char *slash = strrchr(parent, '/');
+                if (slash == parent)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+                r = cg_path_is_v2(parent);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EMEDIUMTYPE;
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return errno == EROFS ? -EACCES : negative_errno();
+                r = 1;
+        }
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EMEDIUMTYPE;
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        r = cg_is_hierarchy_root(fd);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -EPERM;
+        if (faccessat(fd, "cgroup.subtree_control", W_OK, AT_EACCESS) < 0 ||
+            faccessat(fd, "cgroup.procs", W_OK, AT_EACCESS) < 0 || faccessat(fd, ".", W_OK, AT_EACCESS) < 0)
+                return (errno == EACCES || errno == EPERM || errno == EROFS) ? -EACCES : negative_errno();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* cgroup v2 lets only leaves hold processes: if we sit in our own root (the
+ * systemd Delegate=yes case), we move into supervisor/ before the root can
+ * get controllers for its children. */
+static int root_evict_self(int root_fd) {
+        int r = cg_has_process(root_fd, getpid());
+        if (r <= 0)
+                return r;
+        if (mkdirat(root_fd, SUPERVISOR_NAME, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        _cleanup_close_ int fd = openat(root_fd, SUPERVISOR_NAME, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return cg_write(fd, "cgroup.procs", "0");
+}
+
+static int root_setup(cgov *g) {
+        char available[256];
+        int r;
+
+        r = cg_read(g->root_fd, "cgroup.controllers", available, sizeof available);
+        if (r < 0)
+                return r;
+        bool memory = cg_list_has(available, "memory"), pids = cg_list_has(available, "pids");
+        if ((!memory || !pids) && !(g->flags & CGOV_OPEN_ACCOUNTING_ONLY))
+                return -EOPNOTSUPP;
+
+        r = root_evict_self(g->root_fd);
+        if (r < 0)
+                return r;
+        r = cg_enable_controllers(g->root_fd, available, required_controllers);
+        if (r < 0)
+                return r;  /* -EBUSY: someone else's processes sit in the root */
+        for (size_t i = 0; i < ELEMENTSOF(optional_controllers); i++) {
+                const char *one[] = { optional_controllers[i], NULL };
+                (void) cg_enable_controllers(g->root_fd, available, one);
+        }
+        g->have_memory = memory;
+        g->have_pids = pids;
+        g->have_kill_file = faccessat(g->root_fd, "cgroup.kill", W_OK, 0) == 0;
+        g->into_cgroup = cg_probe_clone_into_cgroup() > 0;
+        return 0;
+}
+
+_public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
+        static const struct cgov_options defaults = {};
+        _cleanup_free_ char *root = NULL;
+        cgov *g;
+        int r;
+
+        assert_return(ret, -EINVAL);
+        if (!opts)
+                opts = &defaults;
+        assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
+        /* Client mode (cgovd) is not part of this library version yet. */
+        assert_return(!opts->address, -EOPNOTSUPP);
+
+        if (opts->cgroup_root) {
+                r = cg_root_path_check(opts->cgroup_root);
+                if (r < 0)
+                        return r;
+                root = strdup(opts->cgroup_root);
+                if (!root)
+                        return -ENOMEM;
+                size_t len = strlen(root);
+                while (len > 1 && root[len - 1] == '/')
+                        root[--len] = '\0';
+        } else {
+                r = cg_own_dir(&root);
+                if (r < 0)
+                        return r == -ENOMEDIUM ? -EMEDIUMTYPE : r;
+        }
+
+        g = calloc(1, sizeof *g);
+        if (!g)
+                return -ENOMEM;
+        g->n_ref = 1;
+        g->root_fd = g->wake_fd = -EBADF;
+        g->flags = opts->flags;
+        g->next_job_id = 1;
+        pthread_mutex_init(&g->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&g->job_ended, &ca);
+        pthread_condattr_destroy(&ca);
+        g->root = TAKE_PTR(root);
+
+        r = root_open(g->root, &g->root_fd);
+        if (r >= 0)
+                r = root_setup(g);
+        if (r >= 0)
+                r = supervisor_start(g);
+        if (r < 0) {
+                governor_free(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
+}
+
+_public_ void cgov_close(cgov *g) {
+        if (!g)
+                return;
+
+        pthread_mutex_lock(&g->lock);
+        g->closed = true;
+        g->quit = true;
+        pthread_cond_broadcast(&g->job_ended);
+        pthread_mutex_unlock(&g->lock);
+
+        if (g->thread_started) {
+                governor_wake(g);
+                pthread_join(g->thread, NULL);
+        }
+
+        /* The loop is gone: its sources can be dropped from this thread. The
+         * jobs keep running in their leaves; only our watch on them ends. */
+        pthread_mutex_lock(&g->lock);
+        cgov_job *jobs = g->jobs;
+        g->jobs = NULL;
+        g->incoming = NULL;
+        pthread_mutex_unlock(&g->lock);
+        for (cgov_job *j = jobs, *next; j; j = next) {
+                next = j->next;
+                job_detach(j);
+        }
+        governor_unref(g);
+}
+
+void cgov_testing_disable_clone_into_cgroup(cgov *g) {
+        g->into_cgroup = false;
+}
+
+void cgov_testing_disable_kill_file(cgov *g) {
+        g->have_kill_file = false;
+}

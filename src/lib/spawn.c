@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "macro.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+extern char **environ;
+
+static const char *env_lookup(char *const *envp, const char *key) {
+        size_t klen = strlen(key);
+
+        for (char *const *e = envp; e && *e; e++)
+                if (strncmp(*e, key, klen) == 0 && (*e)[klen] == '=')
+                        return *e + klen + 1;
+        return NULL;
+}
+
+int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
+        const char *path;
+        int last = -ENOENT;
+
+        if (!name || !*name)
+                return -ENOENT;
+        if (strchr(name, '/')) {
+                char *p = strdup(name);
+                if (!p)
+                        return -ENOMEM;
+                *ret_path = p;
+                return 0;
+        }
+        path = envp ? env_lookup(envp, "PATH") : NULL;
+        if (!path)
+                path = getenv("PATH");
+        if (!path)
+                path = DEFAULT_PATH;
+
+        for (const char *s = path;;) {
+                const char *e = strchrnul(s, ':');
+                _cleanup_free_ char *candidate = NULL;
+                struct stat st;
+
+                /* An empty PATH entry means the current directory, as for execvp(). */
+                if (asprintf(&candidate, "%.*s%s%s", (int) (e - s), s, e == s ? "" : "/", name) < 0)
+                        return -ENOMEM;
+                if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode)) {
+                        if (access(candidate, X_OK) == 0) {
+                                *ret_path = TAKE_PTR(candidate);
+                                return 0;
+                        }
+                        last = -EACCES; /* execvp() reports EACCES if that was all it found */
+                }
+                if (*e == '\0')
+                        break;
+                s = e + 1;
+        }
+        return last;
+}
+
+/* In the child, between clone and exec: only async-signal-safe calls (the
+ * parent may be multithreaded; a lock held by another thread stays held
+ * forever here). On failure the errno goes to the parent through err_fd. */
+_noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_fd) {
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t empty;
+        int err;
+
+        /* Handlers are reset by exec anyway, ignored signals are not: a job
+         * must not inherit the host program's SIG_IGN for SIGPIPE or SIGINT. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+        sigemptyset(&empty);
+        (void) sigprocmask(SIG_SETMASK, &empty, NULL);
+
+        if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1)
+                goto fail;
+
+        if (sp->stdio) {
+                int src[3];
+                /* First lift every source above 2, so that one dup2() cannot
+                 * overwrite the source of another (stdio {2, 1, 0} is legal). */
+                for (int i = 0; i < 3; i++)
+                        if ((src[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                                goto fail;
+                for (int i = 0; i < 3; i++)
+                        if (dup2(src[i], i) < 0)
+                                goto fail;
+        }
+        if (sp->cwd && chdir(sp->cwd) < 0)
+                goto fail;
+
+        /* A job must not inherit the host program's sockets and files.
+         * Before 5.11 this fails with ENOSYS and the job inherits only the
+         * fds that lacked O_CLOEXEC already. */
+        (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
+fail:
+        err = errno;
+        (void) !write(err_fd, &err, sizeof err);
+        _exit(127);
+}
+
+static pid_t clone_into(int cgroup_fd, int *ret_pidfd) {
+        struct clone_args args = {
+                .flags = CLONE_PIDFD | CLONE_INTO_CGROUP,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = 0,
+                .cgroup = (uint64_t) cgroup_fd,
+        };
+        return (pid_t) syscall(SYS_clone3, &args, sizeof args);
+}
+
+static pid_t clone_plain(int *ret_pidfd) {
+        struct clone_args args = {
+                .flags = CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = 0,
+        };
+        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0 && errno == ENOSYS) {
+                /* Before 5.3: fork and open the pidfd after the fact. The pid
+                 * cannot be reused in between: it is our unreaped child. */
+                pid = fork();
+                if (pid > 0) {
+                        *ret_pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+                        if (*ret_pidfd < 0)
+                                return -1; /* the caller kills and reaps it by pid */
+                }
+        }
+        return pid;
+}
+
+int spawn_reap(int pidfd, int *ret_code, int *ret_status) {
+        siginfo_t si = {};
+
+        for (;;) {
+                if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED | __WALL) >= 0)
+                        break;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+        if (ret_code)
+                *ret_code = si.si_code;
+        if (ret_status)
+                *ret_status = si.si_status;
+        return 0;
+}
+
+int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
+        _cleanup_close_ int err_read = -EBADF, err_write = -EBADF, procs_fd = -EBADF;
+        int pipefd[2], pidfd = -EBADF, err = 0;
+        sigset_t all, saved;
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negative_errno();
+        err_read = pipefd[0];
+        err_write = pipefd[1];
+
+        if (!sp->into_cgroup) {
+                /* The fallback's gate: the child moves itself into the leaf
+                 * before exec and reports a failure like any other, so the
+                 * job never runs outside its leaf. */
+                procs_fd = openat(sp->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (procs_fd < 0)
+                        return negative_errno();
+        }
+
+        /* No signal handler of the host program may run in the child before
+         * it has reset them. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        pid = sp->into_cgroup ? clone_into(sp->cgroup_fd, &pidfd) : clone_plain(&pidfd);
+        if (pid == 0)
+                child_exec(sp, err_write, procs_fd);
+        err = pid < 0 ? errno : 0;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+        if (pid < 0) {
+                /* E2BIG: clone3 exists but its args have no cgroup field (5.3-5.6). */
+                if (sp->into_cgroup && (err == ENOSYS || err == E2BIG))
+                        return -ENOSYS;
+                return -err;
+        }
+        if (pidfd < 0) {
+                /* clone_plain()'s fork path without pidfd_open(): nothing to
+                 * supervise it with, so it must not run at all. */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return -ENOSYS;
+        }
+
+        err_write = safe_close(err_write);
+        for (;;) {
+                ssize_t n = read(err_read, &err, sizeof err);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n == (ssize_t) sizeof err)
+                        break;  /* exec failed: err says why */
+                err = 0;        /* EOF: exec closed the pipe, the job runs */
+                break;
+        }
+        if (err != 0) {
+                (void) spawn_reap(pidfd, NULL, NULL);
+                safe_close(pidfd);
+                return -err;
+        }
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Starting a job's process directly inside its leaf cgroup. */
+
+typedef struct SpawnParams {
+        const char *path;          /* the program, already looked up */
+        char *const *argv;
+        char *const *envp;
+        const char *cwd;           /* NULL: inherit */
+        const int *stdio;          /* three fds for 0, 1, 2, or NULL: inherit */
+        int cgroup_fd;             /* the leaf, O_DIRECTORY */
+        bool into_cgroup;          /* clone3(CLONE_INTO_CGROUP); false: the gated fork fallback */
+} SpawnParams;
+
+/* Starts the process and returns once it has exec'd: 0 with its pid and a
+ * pidfd, or the negative errno of whatever failed before or at exec (no such
+ * program, permission, bad cwd) — the child is then already reaped.
+ * -ENOSYS when into_cgroup is set and the kernel lacks CLONE_INTO_CGROUP: the
+ * caller switches to the fallback for good. The child is a "clone" child
+ * (exit signal 0): no SIGCHLD reaches the host program, and a waitpid(-1)
+ * there cannot reap it. */
+int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd);
+
+/* Resolves argv[0] the way execvp() would, using PATH from envp when it has
+ * one, else the caller's, else the default path. -ENOENT, -EACCES. */
+int spawn_find_program(const char *name, char *const *envp, char **ret_path);
+
+/* Reaps the child behind pidfd: fills the waitid() status. */
+int spawn_reap(int pidfd, int *ret_code, int *ret_status);
