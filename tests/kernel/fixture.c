@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+char fx_root[4096];
+cgov *fx_gov;
+
+void fx_setup_root_only(void) {
+        static unsigned n;
+        const char *base = getenv("CGOV_TEST_CGROUP");
+
+        if (!base)
+                cr_skip_test("CGOV_TEST_CGROUP is not set: kernel tests run through tests/kernel/run-kernel-tests, "
+                             "which provides a real cgroup v2 with memory and pids (in a guest if need be)");
+        snprintf(fx_root, sizeof fx_root, "%s/t%d-%u", base, (int) getpid(), n++);
+}
+
+void fx_setup(void) {
+        fx_setup_root_only();
+        int r = cgov_open(&fx_gov, &(struct cgov_options) { .cgroup_root = fx_root });
+        cr_assert_eq(r, 0, "cgov_open(%s): %s", fx_root, cgov_strerror(r));
+}
+
+/* Kill everything below dir, then remove the directories deepest first. */
+static void remove_tree(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char path[4096];
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+                remove_tree(path);
+        }
+        closedir(d);
+        snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+        FILE *f = fopen(path, "w");
+        if (f) {
+                fputs("1", f);
+                fclose(f);
+        }
+        for (int i = 0; i < 200 && rmdir(dir) < 0 && errno == EBUSY; i++)
+                usleep(10000);
+}
+
+void fx_teardown(void) {
+        if (fx_gov)
+                cgov_close(fx_gov);
+        fx_gov = NULL;
+        if (fx_root[0])
+                remove_tree(fx_root);
+}
+
+cgov_pool *fx_pool(const char *path, uint64_t memory_max, uint32_t max_jobs) {
+        cgov_pool *p = NULL;
+        struct cgov_pool_limits lim = { .memory_max = memory_max, .max_jobs = max_jobs };
+        int r = cgov_pool_create(fx_gov, path, &lim, &p);
+        cr_assert_eq(r, 0, "cgov_pool_create(%s): %s", path, cgov_strerror(r));
+        return p;
+}
+
+int fx_run_capture(cgov_pool *p, struct cgov_job_spec *spec, struct cgov_result *res, char *out, size_t size) {
+        int pipefd[2];
+        cr_assert_eq(pipe(pipefd), 0);
+        spec->flags |= CGOV_JOB_STDIO;
+        spec->stdio[0] = -1;
+        spec->stdio[1] = pipefd[1];
+        spec->stdio[2] = 2;
+        /* The job writes less than a pipe buffer, so cgov_run can finish
+         * before we read. */
+        int r = cgov_run(p, spec, res);
+        close(pipefd[1]);
+        ssize_t n = read(pipefd[0], out, size - 1);
+        out[n > 0 ? n : 0] = '\0';
+        close(pipefd[0]);
+        return r;
+}
+
+void fx_kill_await(cgov_job *j) {
+        struct cgov_result res;
+        cr_assert_eq(cgov_kill(j), 0);
+        int r = cgov_await(j, -1, &res);
+        cr_assert_eq(r, 0, "cgov_await: %s", cgov_strerror(r));
+        cr_assert_eq(res.outcome, CGOV_OUTCOME_KILLED);
+        cgov_job_free(j);
+}
+
+bool fx_exists(const char *path) {
+        return access(path, F_OK) == 0;
+}
+
+char *fx_read(const char *dir, const char *file, char *buf, size_t size) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        FILE *f = fopen(path, "re");
+        cr_assert_not_null(f, "open %s: %m", path);
+        size_t n = fread(buf, 1, size - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+uint64_t fx_read_u64(const char *dir, const char *file) {
+        char buf[64];
+        fx_read(dir, file, buf, sizeof buf);
+        if (strncmp(buf, "max", 3) == 0)
+                return UINT64_MAX;
+        return strtoull(buf, NULL, 10);
+}
+
+unsigned fx_count_leaves(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+        char path[4096];
+
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (strchr(de->d_name, '@'))
+                        n++;
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+                n += fx_count_leaves(path);
+        }
+        closedir(d);
+        return n;
+}
+
+void fx_assert_pool_idle(cgov_pool *p) {
+        struct cgov_pool_status st;
+        cr_assert_eq(cgov_pool_status(p, &st), 0);
+        cr_assert_eq(st.memory_reserved, 0, "%s: %" PRIu64 " bytes still reserved", cgov_pool_path(p), st.memory_reserved);
+        cr_assert_eq(st.jobs_running, 0, "%s: %u jobs still running", cgov_pool_path(p), st.jobs_running);
+        cr_assert_eq(st.jobs_queued, 0, "%s: %u jobs still queued", cgov_pool_path(p), st.jobs_queued);
+        cr_assert_eq(st.slots_held, 0, "%s: %u slots still held", cgov_pool_path(p), st.slots_held);
+}
