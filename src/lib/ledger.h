@@ -31,6 +31,18 @@ typedef struct LedgerRefusal {
 /* 0, or the refusal's code with *ret_refusal filled (nothing reserved). */
 int ledger_reserve(LedgerNode *n, uint64_t memory, uint32_t slots, LedgerRefusal *ret_refusal);
 
+/* The same decision without reserving: 0 or the refusal's code. */
+int ledger_check(const LedgerNode *n, uint64_t memory, uint32_t slots, LedgerRefusal *ret_refusal);
+
+/* Whether the request could fit at all, were the chain idle: 0, or the
+ * refusal of the first node whose limit itself is too small. A job that can
+ * never fit is refused at once rather than queued forever. */
+int ledger_check_ever(const LedgerNode *n, uint64_t memory, uint32_t slots, LedgerRefusal *ret_refusal);
+
+/* Takes a reservation regardless of limits: for jobs that already run when
+ * a governor re-adopts them. */
+void ledger_force(LedgerNode *n, uint64_t memory, uint32_t slots);
+
 /* Returns what ledger_reserve() took. Releasing more than is held is a bug in
  * the caller; it is caught by assert(). */
 void ledger_release(LedgerNode *n, uint64_t memory, uint32_t slots);

@@ -113,3 +113,36 @@ Test(ledger, slots_free_grants_what_the_tightest_node_allows) {
         cr_assert_eq(ledger_reserve(&team, 0, 1, NULL), 0);
         cr_assert_eq(ledger_slots_free(&team, 5), 0);
 }
+
+Test(ledger, check_decides_like_reserve_without_taking) {
+        LedgerRefusal r;
+        cr_assert_eq(ledger_check(&team, 50 * MiB, 1, NULL), 0);
+        cr_assert_eq(ledger_check(&team, 50 * MiB + 1, 1, &r), CGOV_E_INSUFFICIENT_MEMORY);
+        cr_assert_eq(r.node, &tenant);
+        cr_assert_eq(tenant.memory_reserved, 0);
+        cr_assert_eq(tenant.slots_held, 0);
+}
+
+Test(ledger, check_ever_judges_the_limits_alone) {
+        LedgerRefusal r;
+        cr_assert_eq(ledger_reserve(&tenant, 50 * MiB, 2, NULL), 0);
+        /* Full now, but 50 MiB could fit once the others end. */
+        cr_assert_eq(ledger_check(&team, 50 * MiB, 1, NULL), CGOV_E_NO_WORKERS);
+        cr_assert_eq(ledger_check_ever(&team, 50 * MiB, 1, NULL), 0);
+        /* 51 MiB never fits tenant's 50 MiB. */
+        cr_assert_eq(ledger_check_ever(&team, 51 * MiB, 1, &r), CGOV_E_INSUFFICIENT_MEMORY);
+        cr_assert_eq(r.node, &tenant);
+        cr_assert_eq(r.available, 50 * MiB, "as if idle");
+        cr_assert_eq(ledger_check_ever(&team, 0, 3, &r), CGOV_E_NO_WORKERS);
+        cr_assert_eq(r.limit, 2);
+}
+
+Test(ledger, force_takes_a_reservation_past_the_limits) {
+        ledger_force(&team, 80 * MiB, 3);
+        cr_assert_eq(tenant.memory_reserved, 80 * MiB);
+        cr_assert_eq(tenant.slots_held, 3);
+        cr_assert_eq(shared.memory_reserved, 80 * MiB);
+        cr_assert_eq(ledger_slots_free(&team, 1), 0);
+        ledger_release(&team, 80 * MiB, 3);
+        cr_assert_eq(shared.slots_held, 0);
+}
