@@ -83,6 +83,17 @@ struct cgov_pool_limits {
 int cgov_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim,
                      cgov_pool **ret);
 int cgov_pool_find(cgov *g, const char *path, cgov_pool **ret);   /* -ENOENT */
+/* Takes effect for new admissions at once; running jobs are not touched: a
+ * memory_max lowered below what running jobs hold admits nothing until they
+ * fit, and the pool's memory.max follows only once they do, so no running job
+ * is OOM-killed by a limit change. Same checks as cgov_pool_create. */
+int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim);
+/* The pool and its sub-pools take no new jobs or slots (CGOV_E_POOL_GONE);
+ * running jobs go on; queued ones end REJECTED/CGOV_E_POOL_GONE; each cgroup is
+ * removed once empty. The handle stays valid for status calls; cgov_pool_find
+ * of the path gives -ENOENT, cgov_pool_create of it -EBUSY until the old
+ * cgroup is gone. */
+int cgov_pool_release(cgov_pool *p);
 
 #define CGOV_SIZE_MAX (UINT64_C(1) << 60)  /* 1 EiB: larger sizes are -ERANGE */
 #define CGOV_PIDS_MAX UINT32_C(4194304)    /* the kernel's PID_MAX_LIMIT */
@@ -151,9 +162,36 @@ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret);
  * CGOV_E_TIMEOUT only when this await's own timeout ran out (await again). */
 int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res);
 int cgov_kill(cgov_job *j);             /* 0 (also while dying), -ESRCH once ended */
+/* Kills the jobs of the pool and its sub-pools with that name, running or
+ * queued and not already being killed; returns how many. */
+int cgov_kill_by_name(cgov_pool *p, const char *name);
+/* Kills every job of the pool and of its sub-pools; returns how many. */
+int cgov_flush(cgov_pool *p);
 pid_t cgov_job_pid(cgov_job *j);        /* 0 while queued */
 const char *cgov_job_cgroup(cgov_job *j);  /* its leaf; NULL while queued */
 void cgov_job_free(cgov_job *j);        /* drops the handle; does not kill */
+
+/* ---- Running a C function under limits --------------------------------- */
+
+typedef int (*cgov_fn)(void *arg, int out_fd);
+/* Forks (no exec) into a fresh leaf of the pool and runs fn there; what fn
+ * writes to out_fd comes back in *out (malloc'd, caller frees; out and out_len
+ * may be NULL to discard it); fn's return value is the exit code. spec may be
+ * NULL; spec->argv is ignored. A crash, OOM or timeout of fn shows in res,
+ * never in the caller. fn runs in a forked copy of a possibly multithreaded
+ * process: only async-signal-safe calls are guaranteed there (glibc malloc
+ * works). Returns like cgov_run. */
+int cgov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_job_spec *spec,
+              struct cgov_result *res, void **out, size_t *out_len);
+
+/* ---- Slots without a process ------------------------------------------- */
+
+/* For work on the caller's own threads that must respect a pool's job limit
+ * (one slot = one job slot on the whole chain). Grants min(n, free slots on
+ * the chain): returns 0..n, never blocks; 0 if the pool was released. */
+int cgov_acquire(cgov_pool *p, unsigned n);
+/* 0; -EINVAL when releasing more than this handle holds (nothing changes). */
+int cgov_release(cgov_pool *p, unsigned n);
 
 #ifdef __cplusplus
 }

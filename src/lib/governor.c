@@ -33,6 +33,7 @@ static void governor_free(cgov *g) {
                 pool_free(g->pools[i - 1]);
         free(g->pools);
         sd_event_source_unref(g->wake_source);
+        sd_event_source_unref(g->queue_timer);
         sd_event_unref(g->event);
         safe_close(g->wake_fd);
         safe_close(g->root_fd);
@@ -75,6 +76,13 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         }
         if (quit)
                 return sd_event_exit(sd_event_source_get_event(s), 0);
+        /* Woken for room that came back, a killed waiter, a new one. */
+        queue_dispatch(g);
+        return 0;
+}
+
+static int on_queue_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        queue_dispatch(userdata);
         return 0;
 }
 
@@ -97,6 +105,11 @@ static int supervisor_start(cgov *g) {
         r = sd_event_add_io(g->event, &g->wake_source, g->wake_fd, EPOLLIN, on_wake, g);
         if (r < 0)
                 return r;
+        /* One timer for every queue: armed for the earliest waiter's deadline. */
+        r = sd_event_add_time(g->event, &g->queue_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_queue_timer, g);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_OFF);
 
         /* Process-directed signals are the host program's business: the
          * supervisor thread must never be the one that receives them. */
@@ -248,12 +261,18 @@ _public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
         r = root_open(g->root, &g->root_fd);
         if (r >= 0)
                 r = root_setup(g);
+        /* Pools and running jobs an earlier governor left in this root; the
+         * supervisor takes over the jobs as soon as it runs. */
+        if (r >= 0)
+                r = adopt_tree(g);
         if (r >= 0)
                 r = supervisor_start(g);
         if (r < 0) {
-                governor_free(g);
+                /* Undoes whatever was built, and leaves adopted jobs running. */
+                cgov_close(g);
                 return r;
         }
+        governor_wake(g);
         *ret = g;
         return 0;
 }
@@ -282,8 +301,12 @@ _public_ void cgov_close(cgov *g) {
         pthread_mutex_unlock(&g->lock);
         for (cgov_job *j = jobs, *next; j; j = next) {
                 next = j->next;
+                /* Queued jobs are discarded: they never start. */
+                j->qprev = j->qnext = NULL;
                 job_detach(j);
         }
+        for (size_t i = 0; i < g->n_pools; i++)
+                g->pools[i]->queue_head = g->pools[i]->queue_tail = NULL;
         governor_unref(g);
 }
 

@@ -1,9 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The governor's objects, shared by governor.c (open/close and the
- * supervisor loop), pool.c and job.c. Everything here is guarded by
- * cgov.lock unless a field says otherwise. */
+/* The governor's objects, shared by the files of src/lib. Everything here is
+ * guarded by cgov.lock unless a field says otherwise.
+ *
+ *   governor.c  open/close, the supervisor thread and its wake-up
+ *   pool.c      pools: create, find, limits, release, status
+ *   slots.c     slots without a process
+ *   job.c       the public job calls, and a job's birth and death
+ *   job-start.c leaf creation and spawn
+ *   supervise.c the supervisor's side of a running job: exit, timeout, drain
+ *   queue.c     admission, the wait queues, round-robin dispatch
+ *   call.c      cgov_call: a C function in a forked child under limits
+ *   adopt.c     what survives in the cgroup tree (xattrs) and re-adoption
+ */
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -21,55 +31,94 @@ struct cgov_pool {
         cgov_pool *parent;
         char *path;                    /* "shared/customer-a" */
         char *cgroup;                  /* absolute directory */
-        int fd;                        /* its directory; immutable once created */
+        int fd;                        /* its directory; closed once removed */
         struct cgov_pool_limits limits;
         LedgerNode ledger;
+        bool released;                 /* cgov_pool_release (or an ancestor's) */
+        bool removed;                  /* released and its directory is gone */
+        bool memory_max_pending;       /* limits.memory_max awaits running jobs */
+        uint32_t slots_acquired;       /* cgov_acquire by this handle */
+        cgov_job *queue_head, *queue_tail; /* its own waiters, FIFO */
+        uint32_t n_waiting;            /* length of its own queue */
         /* whole-subtree figures, like the ledger's */
         uint32_t jobs_running, jobs_queued;
         uint64_t jobs_started, jobs_rejected, jobs_oom_killed;
 };
 
 typedef enum JobState {
+        JOB_QUEUED,    /* waits for room; no leaf, no process */
+        JOB_STARTING,  /* admitted from the queue; the supervisor starts it */
         JOB_RUNNING,   /* its main process runs */
-        JOB_ENDING,    /* main process reaped; the leaf is being emptied and removed */
+        JOB_ENDING,    /* main process gone; the leaf is being emptied and removed */
         JOB_ENDED,     /* result final, reservation returned */
 } JobState;
 
 typedef enum JobKill {
         JOB_KILL_NONE,
-        JOB_KILL_REQUESTED,  /* cgov_kill */
+        JOB_KILL_REQUESTED,  /* cgov_kill, cgov_kill_by_name, cgov_flush */
         JOB_KILL_TIMEOUT,    /* timeout_ms ran out */
 } JobKill;
+
+/* What starting a process needs. For a job started at once it points into
+ * the caller's cgov_job_spec; a job that may wait owns copies (JobCopy). */
+typedef struct JobLaunch {
+        const char *program;           /* argv[0] looked up in PATH */
+        char *const *argv;
+        char *const *envp;             /* NULL: the caller's environment */
+        const char *cwd;
+        const int *stdio;              /* three fds, or NULL: inherit */
+        uint32_t pids_max;
+        cgov_fn fn;                    /* cgov_call: run fn(arg, out_fd) instead of exec */
+        void *fn_arg;
+        int out_fd;
+} JobLaunch;
+
+typedef struct JobCopy {
+        char **argv, **envp, *cwd;
+        int stdio[3];
+        bool has_stdio;
+} JobCopy;
 
 struct cgov_job {
         cgov *g;
         cgov_pool *pool;
         unsigned n_ref;                /* atomic: the caller's handle, and the governor's until ENDED */
         uint64_t id;
+        char *name;                    /* NULL: unnamed */
+        char *program;
         char leaf[NAME_MAX_LEN + 24];  /* "<name>@<id>" */
-        char *cgroup;                  /* absolute leaf directory */
+        char *cgroup;                  /* absolute leaf directory, once made */
         uint64_t memory;               /* the reservation */
+        uint32_t pids_max;
         uint64_t timeout_ms;
+        uint64_t queue_deadline_usec;  /* CLOCK_MONOTONIC; 0: waits forever */
         JobState state;
         JobKill kill;
+        bool adopted;                  /* re-adopted: not our child, no exit status */
+        int start_error;               /* a queued job that could not start: -errno */
         int leaf_fd, pidfd;
         pid_t pid;
         uint64_t start_usec;           /* CLOCK_MONOTONIC */
         int wait_code, wait_status;    /* from waitid(), set by the supervisor */
-        struct cgov_result result;     /* final once ENDED */
+        struct cgov_result result;     /* final once ENDED; while queued, the last refusal */
+        JobCopy copy;                  /* owned spec of a job that may wait */
+        cgov_fn fn;                    /* cgov_call's function, or NULL */
+        void *fn_arg;
+        int out_fd;                    /* cgov_call: the write end for fn, not owned */
 
         /* Owned by the supervisor thread only. */
         sd_event_source *exit_source, *timeout_source, *drain_source;
         unsigned drain_round;
 
         cgov_job *prev, *next;         /* cgov.jobs: every job not yet ENDED */
+        cgov_job *qprev, *qnext;       /* its pool's queue */
         cgov_job *next_incoming;       /* cgov.incoming */
 };
 
 struct cgov {
         pthread_mutex_t lock;
         pthread_cond_t job_ended;      /* broadcast whenever a job ends, and on close */
-        unsigned n_ref;                /* atomic: the caller's until close, one per job handle */
+        unsigned n_ref;                /* atomic: the caller's until close, one per job */
         bool closed;
 
         char *root;                    /* absolute path of the delegated root */
@@ -79,18 +128,21 @@ struct cgov {
         bool have_kill_file;           /* cgroup.kill (5.14) */
         bool into_cgroup;              /* clone3(CLONE_INTO_CGROUP) (5.7) works */
 
-        cgov_pool **pools;             /* every pool, parents before children */
+        cgov_pool **pools;             /* every pool ever made, parents before children */
         size_t n_pools;
+        size_t dispatch_cursor;        /* round-robin: the pool served last */
+        uint32_t n_waiting;            /* queued jobs in all pools */
         uint64_t next_job_id;
         cgov_job *jobs;
 
         /* The supervisor: one thread running an sd-event loop that watches
-         * every job's pidfd and timers. Other threads hand it work through
-         * `incoming` and the eventfd, since an sd_event is single-threaded. */
+         * every job's pidfd and timers and serves the queues. Other threads
+         * hand it work through `incoming` and the eventfd, since an sd_event
+         * is single-threaded. */
         pthread_t thread;
         bool thread_started;
         sd_event *event;
-        sd_event_source *wake_source;
+        sd_event_source *wake_source, *queue_timer;
         int wake_fd;
         cgov_job *incoming;
         bool quit;
@@ -103,13 +155,48 @@ uint64_t now_usec(void);
 
 /* pool.c */
 void pool_free(cgov_pool *p);
-cgov_pool *pool_lookup(cgov *g, const char *path);
+cgov_pool *pool_lookup(cgov *g, const char *path);   /* live pools only */
 uint64_t pool_job_memory_default(const cgov_pool *p);
+bool pool_within(const cgov_pool *p, const cgov_pool *ancestor);
+int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_pool_limits *lim,
+             bool adopt, cgov_pool **ret);
+/* After a reservation came back: deferred memory.max writes and the removal
+ * of released pools that emptied. Lock held. */
+void pool_settle(cgov_pool *p);
 
-/* job.c: the supervisor's side of a job's life */
-int job_watch(cgov_job *j);                     /* start supervising a started job */
-void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
+/* job.c */
+int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, cgov_job **ret,
+               struct cgov_result *res);
 void job_unref(cgov_job *j);
+/* Ends a job whose process never started: lock held; the governor's
+ * reference is dropped by the caller after unlocking (job_unref). */
+void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error);
+void job_list_remove(cgov_job *j);
+void job_list_add(cgov_job *j);
+void chain_add_running(cgov_pool *p, int delta);
+
+/* job-start.c: makes the leaf and starts the process; on failure nothing of
+ * it remains (the reservation is the caller's to return). */
+int job_start(cgov_job *j, const JobLaunch *l);
+/* Registers a started job: counters, lists; lock held. */
+void job_started(cgov_job *j);
+
+/* supervise.c */
+int job_watch(cgov_job *j);                     /* supervising a RUNNING job */
+void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
+
+/* queue.c */
+/* Admits j (0), queues it (1) or refuses it (a decision, *res filled). Lock held. */
+int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res);
+/* The supervisor's pass over every queue: ends killed, expired and orphaned
+ * waiters, admits what fits round-robin across pools, starts them. */
+void queue_dispatch(cgov *g);
+void queue_unlink(cgov_job *j);
+
+/* adopt.c */
+int adopt_tree(cgov *g);                        /* cgov_open: pools and jobs left in the root */
+void adopt_record_pool(const cgov_pool *p);     /* what a later cgov_open needs to find it */
+void adopt_record_job(const cgov_job *j);
 
 /* Test hooks, reachable through the internal library only: force the
  * fallbacks that older kernels need, on a kernel that has the new way. */

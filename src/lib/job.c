@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "cgroup-fs.h"
@@ -12,18 +9,86 @@
 #include "macro.h"
 #include "spawn.h"
 
-/* A job's life: admitted (ledger) → leaf made, limits written → started in
- * the leaf → main process reaped by the supervisor → leftovers killed, leaf
- * drained → stats read → leaf removed → reservation returned → ENDED.
- * The caller's thread does everything up to the start; the supervisor thread
- * does the rest, so nobody has to poll. */
+/* A job's life: admitted (or queued, then admitted) → leaf made, limits
+ * written → started in the leaf → main process reaped by the supervisor →
+ * leftovers killed, leaf drained → stats read → leaf removed → reservation
+ * returned → ENDED. A job admitted at once is started by the caller's
+ * thread; everything after the start, and the start of a job that waited,
+ * is the supervisor's (supervise.c, queue.c), so nobody has to poll. */
 
-#define DRAIN_FIRST_USEC 1000ULL       /* leftovers usually die within a millisecond */
-#define DRAIN_MAX_USEC 100000ULL
-
-static void chain_add_running(cgov_pool *p, int delta) {
+void chain_add_running(cgov_pool *p, int delta) {
         for (; p; p = p->parent)
                 p->jobs_running += delta;
+}
+
+void job_list_add(cgov_job *j) {
+        cgov *g = j->g;
+        j->prev = NULL;
+        j->next = g->jobs;
+        if (g->jobs)
+                g->jobs->prev = j;
+        g->jobs = j;
+}
+
+void job_list_remove(cgov_job *j) {
+        if (j->prev)
+                j->prev->next = j->next;
+        else if (j->g->jobs == j)
+                j->g->jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        j->prev = j->next = NULL;
+}
+
+static void strv_free(char **v) {
+        for (char **i = v; i && *i; i++)
+                free(*i);
+        free(v);
+}
+
+static char **strv_copy(const char *const *v) {
+        size_t n = 0;
+        while (v[n])
+                n++;
+        char **c = calloc(n + 1, sizeof *c);
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}
+
+static void job_copy_free(JobCopy *c) {
+        strv_free(c->argv);
+        strv_free(c->envp);
+        free(c->cwd);
+        if (c->has_stdio)
+                for (int i = 0; i < 3; i++)
+                        safe_close(c->stdio[i]);
+        *c = (JobCopy) {};
+}
+
+/* A job that may wait outlives the caller's spec: everything it points to is
+ * copied, and its stdio fds duplicated. */
+static int job_copy_spec(JobCopy *c, const struct cgov_job_spec *spec, bool exec) {
+        if (exec && !(c->argv = strv_copy(spec->argv)))
+                return -ENOMEM;
+        if (spec->envp && !(c->envp = strv_copy(spec->envp)))
+                return -ENOMEM;
+        if (spec->cwd && !(c->cwd = strdup(spec->cwd)))
+                return -ENOMEM;
+        if (spec->flags & CGOV_JOB_STDIO) {
+                c->has_stdio = true;
+                for (int i = 0; i < 3; i++)
+                        c->stdio[i] = -EBADF;
+                for (int i = 0; i < 3; i++)
+                        if (spec->stdio[i] >= 0 && (c->stdio[i] = fcntl(spec->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                                return negative_errno();
+        }
+        return 0;
 }
 
 void job_unref(cgov_job *j) {
@@ -32,13 +97,16 @@ void job_unref(cgov_job *j) {
         cgov *g = j->g;
         safe_close(j->leaf_fd);
         safe_close(j->pidfd);
+        job_copy_free(&j->copy);
+        free(j->name);
+        free(j->program);
         free(j->cgroup);
         free(j);
         governor_unref(g);
 }
 
-static int spec_check(const struct cgov_job_spec *spec) {
-        if (!spec->argv || !spec->argv[0] || !spec->argv[0][0])
+static int spec_check(const struct cgov_job_spec *spec, bool exec) {
+        if (exec && (!spec->argv || !spec->argv[0] || !spec->argv[0][0]))
                 return -EINVAL;
         if (spec->name && !job_name_is_valid(spec->name))
                 return -EINVAL;
@@ -48,7 +116,7 @@ static int spec_check(const struct cgov_job_spec *spec) {
                 return -EINVAL;
         if (spec->memory_max > CGOV_SIZE_MAX || spec->pids_max > CGOV_PIDS_MAX)
                 return -ERANGE;
-        if (spec->timeout_ms > UINT64_MAX / 1000)
+        if (spec->timeout_ms > UINT64_MAX / 1000 || spec->queue_timeout_ms > INT64_MAX / 1000)
                 return -ERANGE;
         if (spec->flags & CGOV_JOB_STDIO)
                 for (int i = 0; i < 3; i++)
@@ -57,396 +125,145 @@ static int spec_check(const struct cgov_job_spec *spec) {
         return 0;
 }
 
-static void fill_refusal(struct cgov_result *res, const cgov_pool *by, const LedgerRefusal *refusal) {
-        *res = (struct cgov_result) {
-                .outcome = CGOV_OUTCOME_REJECTED,
-                .rejection = refusal->error,
-                .requested = refusal->requested,
-                .available = refusal->available,
-                .limit = refusal->limit,
-        };
-        snprintf(res->rejected_by, sizeof res->rejected_by, "%s", by->path);
-}
+void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error) {
+        cgov_pool *p = j->pool;
+        struct cgov_result *res = &j->result;
 
-/* The ledger's node is embedded in its pool. */
-static cgov_pool *pool_of_node(const LedgerNode *n) {
-        return (cgov_pool *) ((char *) n - offsetof(cgov_pool, ledger));
-}
-
-/* Takes the reservation, or fills *res with who refused and why. */
-static int job_admit(cgov_job *j, struct cgov_result *res) {
-        cgov *g = j->g;
-        LedgerRefusal refusal;
-        int r;
-
-        pthread_mutex_lock(&g->lock);
-        if (g->closed)
-                r = -ESHUTDOWN;
+        if (j->state == JOB_QUEUED)
+                queue_unlink(j);
+        if (outcome != CGOV_OUTCOME_REJECTED)
+                *res = (struct cgov_result) {};
         else {
-                r = ledger_reserve(&j->pool->ledger, j->memory, 1, &refusal);
-                if (r < 0) {
-                        for (cgov_pool *p = j->pool; p; p = p->parent)
-                                p->jobs_rejected++;
-                        fill_refusal(res, pool_of_node(refusal.node), &refusal);
-                } else
-                        j->id = g->next_job_id++;
-        }
-        pthread_mutex_unlock(&g->lock);
-        return r;
-}
-
-static void job_unadmit(cgov_job *j) {
-        pthread_mutex_lock(&j->g->lock);
-        ledger_release(&j->pool->ledger, j->memory, 1);
-        pthread_mutex_unlock(&j->g->lock);
-}
-
-/* The leaf, with its limits written before any process can exist in it. */
-static int job_make_leaf(cgov_job *j, const struct cgov_job_spec *spec) {
-        cgov *g = j->g;
-        int r;
-
-        for (;;) {
-                r = job_leaf_name(j->leaf, sizeof j->leaf, spec->name, j->id);
-                if (r < 0)
-                        return r;
-                if (mkdirat(j->pool->fd, j->leaf, 0755) >= 0)
-                        break;
-                if (errno != EEXIST)
-                        return negative_errno();
-                /* A leaf of an earlier governor on this root still uses the
-                 * id: take the next one. */
-                pthread_mutex_lock(&g->lock);
-                j->id = g->next_job_id++;
-                pthread_mutex_unlock(&g->lock);
-        }
-        j->leaf_fd = openat(j->pool->fd, j->leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (j->leaf_fd < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        if (g->have_memory) {
-                r = cg_write_u64(j->leaf_fd, "memory.max", j->memory);
-                if (r < 0)
-                        goto fail;
-                /* The reservation is memory, not swap; without swap accounting
-                 * the file is absent and there is nothing to limit. */
-                r = cg_write(j->leaf_fd, "memory.swap.max", "0");
-                if (r < 0 && r != -ENOENT)
-                        goto fail;
-                /* One OOM kill takes the whole job: a half-killed process
-                 * tree is worse than a clean failure. */
-                r = cg_write(j->leaf_fd, "memory.oom.group", "1");
-                if (r < 0 && r != -ENOENT)
-                        goto fail;
-        }
-        if (g->have_pids) {
-                r = cg_write_u64(j->leaf_fd, "pids.max", spec->pids_max ?: CG_LIMIT_MAX);
-                if (r < 0)
-                        goto fail;
-        }
-        if (asprintf(&j->cgroup, "%s/%s", j->pool->cgroup, j->leaf) < 0) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        return 0;
-fail:
-        j->leaf_fd = safe_close(j->leaf_fd);
-        (void) cg_rmdir(j->pool->fd, j->leaf);
-        return r;
-}
-
-static int job_spawn(cgov_job *j, const struct cgov_job_spec *spec, const char *program) {
-        _cleanup_close_ int devnull = -EBADF;
-        int stdio[3];
-        int r;
-
-        if (spec->flags & CGOV_JOB_STDIO) {
-                for (int i = 0; i < 3; i++) {
-                        if (spec->stdio[i] >= 0) {
-                                stdio[i] = spec->stdio[i];
-                                continue;
-                        }
-                        if (devnull < 0) {
-                                devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-                                if (devnull < 0)
-                                        return negative_errno();
-                        }
-                        stdio[i] = devnull;
+                if (rejection == CGOV_E_POOL_GONE || !res->rejected_by[0]) {
+                        res->requested = res->available = res->limit = 0;
+                        snprintf(res->rejected_by, sizeof res->rejected_by, "%s", p->path);
                 }
+                for (cgov_pool *i = p; i; i = i->parent)
+                        i->jobs_rejected++;
         }
+        res->outcome = outcome;
+        res->rejection = rejection;
+        j->start_error = start_error;
+        j->state = JOB_ENDED;
+        job_list_remove(j);
+        pthread_cond_broadcast(&j->g->job_ended);
+}
 
-        SpawnParams sp = {
-                .path = program,
+static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program, cgov_job **ret) {
+        cgov_job *j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->g = p->g;
+        j->pool = p;
+        j->n_ref = 2; /* the caller's handle and the governor's watch */
+        j->leaf_fd = j->pidfd = -EBADF;
+        j->program = program;
+        j->memory = spec->memory_max ?: pool_job_memory_default(p);
+        j->pids_max = spec->pids_max;
+        j->timeout_ms = spec->timeout_ms;
+        if (spec->name && !(j->name = strdup(spec->name))) {
+                free(j);
+                return -ENOMEM;
+        }
+        __atomic_add_fetch(&p->g->n_ref, 1, __ATOMIC_RELAXED);
+        *ret = j;
+        return 0;
+}
+
+/* The caller's spec as a JobLaunch: nothing copied for a job started at once. */
+static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *spec, int stdio[3]) {
+        if (spec->flags & CGOV_JOB_STDIO)
+                memcpy(stdio, spec->stdio, 3 * sizeof(int));
+        return (JobLaunch) {
+                .program = j->program,
                 .argv = (char *const *) spec->argv,
                 .envp = (char *const *) spec->envp,
                 .cwd = spec->cwd,
                 .stdio = (spec->flags & CGOV_JOB_STDIO) ? stdio : NULL,
-                .cgroup_fd = j->leaf_fd,
-                .into_cgroup = __atomic_load_n(&j->g->into_cgroup, __ATOMIC_RELAXED),
+                .pids_max = spec->pids_max,
         };
-        j->start_usec = now_usec();
-        r = spawn_in_cgroup(&sp, &j->pid, &j->pidfd);
-        if (r == -ENOSYS && sp.into_cgroup) {
-                /* Remember for the next job: this kernel has no CLONE_INTO_CGROUP. */
-                __atomic_store_n(&j->g->into_cgroup, false, __ATOMIC_RELAXED);
-                sp.into_cgroup = false;
-                r = spawn_in_cgroup(&sp, &j->pid, &j->pidfd);
-        }
-        return r;
 }
 
-/* Everything up to a started job, in the caller's thread. On refusal *res
- * says why; on any failure nothing stays behind. */
-static int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret, struct cgov_result *res) {
+/* Submits a job; `call` is cgov_call's function, NULL for a program. On a
+ * refusal *res says why; on any failure nothing stays behind. */
+int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, cgov_job **ret,
+               struct cgov_result *res) {
         _cleanup_free_ char *program = NULL;
-        cgov_job *j;
         cgov *g = p->g;
+        cgov_job *j;
+        int stdio[3];
         int r;
 
-        r = spec_check(spec);
+        r = spec_check(spec, !call);
         if (r < 0)
                 return r;
         /* Looked up before anything is reserved: a missing program is the
          * caller's error, not a job that starts and exits 127. */
-        r = spawn_find_program(spec->argv[0], (char *const *) spec->envp, &program);
+        if (!call) {
+                r = spawn_find_program(spec->argv[0], (char *const *) spec->envp, &program);
+                if (r < 0)
+                        return r;
+        }
+        r = job_new(p, spec, TAKE_PTR(program), &j);
         if (r < 0)
                 return r;
-
-        j = calloc(1, sizeof *j);
-        if (!j)
-                return -ENOMEM;
-        j->g = g;
-        j->pool = p;
-        j->n_ref = 2; /* the caller's handle and the governor's watch */
-        j->leaf_fd = j->pidfd = -EBADF;
-        j->memory = spec->memory_max ?: pool_job_memory_default(p);
-        j->timeout_ms = spec->timeout_ms;
-
-        r = job_admit(j, res);
-        if (r < 0) {
-                free(j);
-                return r;
-        }
-        r = job_make_leaf(j, spec);
-        if (r < 0)
-                goto fail;
-        r = job_spawn(j, spec, program);
-        if (r < 0) {
-                j->leaf_fd = safe_close(j->leaf_fd);
-                (void) cg_rmdir(p->fd, j->leaf);
-                goto fail;
+        if (call) {
+                j->fn = call->fn;
+                j->fn_arg = call->fn_arg;
+                j->out_fd = call->out_fd;
         }
 
-        __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
+        /* Whether it may wait is read without the lock: a concurrent change
+         * of max_queue only decides whether this one job gets a copy. */
+        bool may_wait = spec->queue_timeout_ms != -1 && __atomic_load_n(&p->limits.max_queue, __ATOMIC_RELAXED) > 0;
+        if (may_wait) {
+                r = job_copy_spec(&j->copy, spec, !call);
+                if (r < 0)
+                        goto fail;
+                int64_t wait_ms = spec->queue_timeout_ms > 0 ? spec->queue_timeout_ms
+                                                             : (int64_t) p->limits.queue_timeout_ms;
+                j->queue_deadline_usec = wait_ms > 0 ? now_usec() + (uint64_t) wait_ms * 1000 : 0;
+        }
+
         pthread_mutex_lock(&g->lock);
-        j->state = JOB_RUNNING;
-        chain_add_running(p, +1);
-        for (cgov_pool *i = p; i; i = i->parent)
-                i->jobs_started++;
-        j->next = g->jobs;
-        if (g->jobs)
-                g->jobs->prev = j;
-        g->jobs = j;
-        j->next_incoming = g->incoming;
-        g->incoming = j;
+        r = queue_admit(j, may_wait, res);
         pthread_mutex_unlock(&g->lock);
-        governor_wake(g);
+        if (r < 0)
+                goto fail;
+        if (r > 0) {
+                /* Queued: the supervisor starts it, or ends it. */
+                governor_wake(g);
+                *ret = j;
+                return 0;
+        }
 
+        JobLaunch l = launch_of_spec(j, spec, stdio);
+        if (call) {
+                l.fn = call->fn;
+                l.fn_arg = call->fn_arg;
+                l.out_fd = call->out_fd;
+        }
+        r = job_start(j, &l);
+        pthread_mutex_lock(&g->lock);
+        if (r < 0) {
+                ledger_release(&p->ledger, j->memory, 1);
+                pool_settle(p);
+                job_list_remove(j);
+        } else {
+                job_started(j);
+                j->next_incoming = g->incoming;
+                g->incoming = j;
+        }
+        pthread_mutex_unlock(&g->lock);
+        governor_wake(g); /* to watch it, or to give the room to a waiter */
+        if (r < 0)
+                goto fail;
         *ret = j;
         return 0;
 fail:
-        job_unadmit(j);
-        free(j->cgroup);
-        free(j);
-        return r;
-}
-
-/* ---- the supervisor's side --------------------------------------------- */
-
-static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
-        uint64_t v;
-
-        *ret_oom_kills = 0;
-        if (cg_read_u64(j->leaf_fd, "memory.peak", &v) >= 0)
-                j->result.memory_peak = v;
-        if (cg_read_u64(j->leaf_fd, "pids.peak", &v) >= 0)
-                j->result.pids_peak = (uint32_t) MIN(v, UINT32_MAX);
-        if (cg_read_key_u64(j->leaf_fd, "cpu.stat", "usage_usec", &v) >= 0)
-                j->result.cpu_usec = v;
-        if (cg_read_key_u64(j->leaf_fd, "memory.events", "oom_kill", &v) >= 0)
-                *ret_oom_kills = v;
-}
-
-static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
-        struct cgov_result *res = &j->result;
-        /* The governor's kill explains the end only if it is what ended the
-         * main process: a job that exited on its own just before keeps its
-         * exit code. */
-        bool by_sigkill = j->wait_code == CLD_KILLED && j->wait_status == SIGKILL;
-
-        if (j->kill != JOB_KILL_NONE && by_sigkill) {
-                res->outcome = j->kill == JOB_KILL_TIMEOUT ? CGOV_OUTCOME_TIMED_OUT : CGOV_OUTCOME_KILLED;
-                res->exit_status = SIGKILL;
-        } else if (oom_kills > 0) {
-                res->outcome = CGOV_OUTCOME_OOM_KILLED;
-                res->exit_status = j->wait_code == CLD_EXITED ? j->wait_status : SIGKILL;
-        } else if (j->wait_code == CLD_EXITED) {
-                res->outcome = CGOV_OUTCOME_EXITED;
-                res->exit_status = j->wait_status;
-        } else {
-                res->outcome = CGOV_OUTCOME_SIGNALED;
-                res->exit_status = j->wait_status;
-        }
-}
-
-static void job_finish(cgov_job *j, uint64_t oom_kills) {
-        cgov *g = j->g;
-
-        /* Dropping the source that is dispatching us is allowed: sd-event
-         * frees it once the callback returns. */
-        j->exit_source = sd_event_source_disable_unref(j->exit_source);
-        j->drain_source = sd_event_source_disable_unref(j->drain_source);
-        job_settle_outcome(j, oom_kills);
-
-        pthread_mutex_lock(&g->lock);
-        ledger_release(&j->pool->ledger, j->memory, 1);
-        chain_add_running(j->pool, -1);
-        if (j->result.outcome == CGOV_OUTCOME_OOM_KILLED)
-                for (cgov_pool *p = j->pool; p; p = p->parent)
-                        p->jobs_oom_killed++;
-        j->state = JOB_ENDED;
-        j->leaf_fd = safe_close(j->leaf_fd);
-        j->pidfd = safe_close(j->pidfd);
-        if (j->prev)
-                j->prev->next = j->next;
-        else
-                g->jobs = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        j->prev = j->next = NULL;
-        pthread_cond_broadcast(&g->job_ended);
-        pthread_mutex_unlock(&g->lock);
-
-        job_unref(j); /* the governor's watch */
-}
-
-static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
-
-/* Called once the main process is reaped, then again from a timer until the
- * leaf is empty and gone. Stats are read while the leaf still exists. */
-static void job_drain(cgov_job *j) {
-        uint64_t oom_kills;
-        int r;
-
-        r = cg_is_populated(j->leaf_fd);
-        if (r > 0) {
-                /* Without cgroup.kill each round kills what the last one missed. */
-                if (!j->g->have_kill_file)
-                        (void) cg_kill(j->leaf_fd, false);
-        } else {
-                job_read_stats(j, &oom_kills);
-                r = cg_rmdir(j->pool->fd, j->leaf);
-                if (r != -EBUSY) {
-                        /* Any other error leaves the leaf for the next
-                         * cgov_open to clean; the job is over either way. */
-                        job_finish(j, oom_kills);
-                        return;
-                }
-        }
-
-        uint64_t delay = MIN(DRAIN_FIRST_USEC << MIN(j->drain_round, 16u), DRAIN_MAX_USEC);
-        j->drain_round++;
-        if (j->drain_source) {
-                (void) sd_event_source_set_time_relative(j->drain_source, delay);
-                (void) sd_event_source_set_enabled(j->drain_source, SD_EVENT_ONESHOT);
-        } else if (sd_event_add_time_relative(j->g->event, &j->drain_source,
-                                              CLOCK_MONOTONIC, delay, 0, on_drain, j) < 0) {
-                /* Out of memory in the loop: finish without removing the leaf
-                 * rather than hold the reservation forever. */
-                job_read_stats(j, &oom_kills);
-                job_finish(j, oom_kills);
-        }
-}
-
-static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
-        job_drain(userdata);
-        return 0;
-}
-
-static int on_job_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        cgov_job *j = userdata;
-        int code = 0, status = 0;
-
-        if (spawn_reap(j->pidfd, &code, &status) < 0)
-                code = CLD_KILLED, status = SIGKILL; /* cannot happen for our own child */
-        j->result.wall_usec = now_usec() - j->start_usec;
-        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
-        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
-
-        pthread_mutex_lock(&j->g->lock);
-        j->state = JOB_ENDING;
-        j->wait_code = code;
-        j->wait_status = status;
-        pthread_mutex_unlock(&j->g->lock);
-
-        /* Whatever the main process left behind dies with it. */
-        if (cg_is_populated(j->leaf_fd) > 0)
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-        job_drain(j);
-        return 0;
-}
-
-static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        cgov_job *j = userdata;
-
-        pthread_mutex_lock(&j->g->lock);
-        if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
-                j->kill = JOB_KILL_TIMEOUT;
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-        }
-        pthread_mutex_unlock(&j->g->lock);
-        return 0;
-}
-
-int job_watch(cgov_job *j) {
-        int r;
-
-        r = sd_event_add_io(j->g->event, &j->exit_source, j->pidfd, EPOLLIN, on_job_exit, j);
-        if (r < 0)
-                goto fail;
-        if (j->timeout_ms > 0) {
-                /* Measured from the start, not from when the loop got here. */
-                uint64_t deadline = j->start_usec + j->timeout_ms * 1000;
-                r = sd_event_add_time(j->g->event, &j->timeout_source, CLOCK_MONOTONIC, deadline, 1000,
-                                      on_timeout, j);
-                if (r < 0)
-                        goto fail;
-        }
-        return 0;
-fail:
-        /* A job we cannot watch must not run unwatched: kill it and wait for
-         * it here, so its reservation still comes back. */
-        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-        (void) spawn_reap(j->pidfd, &j->wait_code, &j->wait_status);
-        j->state = JOB_ENDING;
-        while (cg_is_populated(j->leaf_fd) > 0) {
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
-        }
-        uint64_t oom_kills;
-        job_read_stats(j, &oom_kills);
-        (void) cg_rmdir(j->pool->fd, j->leaf);
-        job_finish(j, oom_kills);
-        return r;
-}
-
-void job_detach(cgov_job *j) {
-        j->exit_source = sd_event_source_disable_unref(j->exit_source);
-        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
-        j->drain_source = sd_event_source_disable_unref(j->drain_source);
-        j->prev = j->next = j->next_incoming = NULL;
+        j->n_ref = 1;
         job_unref(j);
+        return r;
 }
 
 /* ---- the public side ---------------------------------------------------- */
@@ -457,7 +274,7 @@ _public_ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_jo
         assert_return(p, -EINVAL);
         assert_return(spec, -EINVAL);
         assert_return(ret, -EINVAL);
-        return job_submit(p, spec, ret, &refusal);
+        return job_submit(p, spec, NULL, ret, &refusal);
 }
 
 _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
@@ -498,8 +315,12 @@ _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res
                         break;
                 }
         }
-        if (r == 0)
-                *res = j->result;
+        if (r == 0) {
+                /* A job that waited and then could not start: its errno. */
+                r = j->start_error;
+                if (r == 0)
+                        *res = j->result;
+        }
         pthread_mutex_unlock(&g->lock);
         return r;
 }
@@ -512,7 +333,7 @@ _public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgo
         assert_return(spec, -EINVAL);
         assert_return(res, -EINVAL);
 
-        r = job_submit(p, spec, &j, res);
+        r = job_submit(p, spec, NULL, &j, res);
         if (r < 0)
                 return r;
         r = cgov_await(j, -1, res);
@@ -520,6 +341,26 @@ _public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgo
         if (r < 0)
                 return r;
         return res->outcome == CGOV_OUTCOME_REJECTED ? res->rejection : 0;
+}
+
+/* Lock held. Returns whether j was asked to die now. */
+static bool job_kill_locked(cgov_job *j) {
+        if (j->kill != JOB_KILL_NONE)
+                return false;
+        switch (j->state) {
+        case JOB_QUEUED:
+        case JOB_STARTING:
+                /* The supervisor ends a queued job; a starting one is killed
+                 * by job_started() the moment it has a leaf. */
+                j->kill = JOB_KILL_REQUESTED;
+                return true;
+        case JOB_RUNNING:
+                j->kill = JOB_KILL_REQUESTED;
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                return true;
+        default:
+                return false; /* ending on its own, or ended */
+        }
 }
 
 _public_ int cgov_kill(cgov_job *j) {
@@ -532,20 +373,57 @@ _public_ int cgov_kill(cgov_job *j) {
         pthread_mutex_lock(&g->lock);
         if (j->state == JOB_ENDED || g->closed)
                 r = -ESRCH;
-        else if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
-                j->kill = JOB_KILL_REQUESTED;
-                r = cg_kill(j->leaf_fd, g->have_kill_file);
-        }
+        else
+                (void) job_kill_locked(j);
         pthread_mutex_unlock(&g->lock);
+        governor_wake(g);
         return r;
 }
 
+static int kill_matching(cgov_pool *p, const char *name) {
+        cgov *g = p->g;
+        int n = 0;
+
+        pthread_mutex_lock(&g->lock);
+        for (cgov_job *j = g->jobs; j; j = j->next)
+                if (pool_within(j->pool, p) && (!name || (j->name && strcmp(j->name, name) == 0)) &&
+                    job_kill_locked(j))
+                        n++;
+        pthread_mutex_unlock(&g->lock);
+        if (n > 0)
+                governor_wake(g);
+        return n;
+}
+
+_public_ int cgov_kill_by_name(cgov_pool *p, const char *name) {
+        assert_return(p, -EINVAL);
+        assert_return(job_name_is_valid(name), -EINVAL);
+        return kill_matching(p, name);
+}
+
+_public_ int cgov_flush(cgov_pool *p) {
+        assert_return(p, -EINVAL);
+        return kill_matching(p, NULL);
+}
+
 _public_ pid_t cgov_job_pid(cgov_job *j) {
-        return j ? j->pid : 0;
+        if (!j)
+                return 0;
+        /* pid and leaf are written by whichever thread starts the job, and
+         * published under the lock by job_started(). */
+        pthread_mutex_lock(&j->g->lock);
+        pid_t pid = j->state >= JOB_RUNNING ? j->pid : 0;
+        pthread_mutex_unlock(&j->g->lock);
+        return pid;
 }
 
 _public_ const char *cgov_job_cgroup(cgov_job *j) {
-        return j ? j->cgroup : NULL;
+        if (!j)
+                return NULL;
+        pthread_mutex_lock(&j->g->lock);
+        const char *cg = j->state >= JOB_RUNNING ? j->cgroup : NULL;
+        pthread_mutex_unlock(&j->g->lock);
+        return cg;
 }
 
 _public_ void cgov_job_free(cgov_job *j) {

@@ -73,6 +73,28 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
         return last;
 }
 
+/* The child's common steps, async-signal-safe: into the leaf (the gate,
+ * when the process was not born there), stdio, working directory. -1 with
+ * errno on failure. */
+static int child_enter(const SpawnParams *sp, int procs_fd) {
+        if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1)
+                return -1;
+        if (sp->stdio) {
+                int src[3];
+                /* First lift every source above 2, so that one dup2() cannot
+                 * overwrite the source of another (stdio {2, 1, 0} is legal). */
+                for (int i = 0; i < 3; i++)
+                        if ((src[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                                return -1;
+                for (int i = 0; i < 3; i++)
+                        if (dup2(src[i], i) < 0)
+                                return -1;
+        }
+        if (sp->cwd && chdir(sp->cwd) < 0)
+                return -1;
+        return 0;
+}
+
 /* In the child, between clone and exec: only async-signal-safe calls (the
  * parent may be multithreaded; a lock held by another thread stays held
  * forever here). On failure the errno goes to the parent through err_fd. */
@@ -89,21 +111,7 @@ _noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_f
         sigemptyset(&empty);
         (void) sigprocmask(SIG_SETMASK, &empty, NULL);
 
-        if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1)
-                goto fail;
-
-        if (sp->stdio) {
-                int src[3];
-                /* First lift every source above 2, so that one dup2() cannot
-                 * overwrite the source of another (stdio {2, 1, 0} is legal). */
-                for (int i = 0; i < 3; i++)
-                        if ((src[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
-                                goto fail;
-                for (int i = 0; i < 3; i++)
-                        if (dup2(src[i], i) < 0)
-                                goto fail;
-        }
-        if (sp->cwd && chdir(sp->cwd) < 0)
+        if (child_enter(sp, procs_fd) < 0)
                 goto fail;
 
         /* A job must not inherit the host program's sockets and files.
@@ -112,6 +120,24 @@ _noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_f
         (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
         execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
+fail:
+        err = errno;
+        (void) !write(err_fd, &err, sizeof err);
+        _exit(127);
+}
+
+/* The child of cgov_call: a copy of the caller, moved into its leaf, runs fn
+ * with the caller's signal dispositions and the mask it had. */
+_noreturn_ static void child_call(const SpawnParams *sp, int err_fd, int procs_fd, const sigset_t *mask) {
+        int err;
+
+        if (child_enter(sp, procs_fd) < 0)
+                goto fail;
+        /* Past the gate: from here on the parent sees EOF and fn runs. */
+        (void) close(err_fd);
+        (void) close(procs_fd);
+        (void) sigprocmask(SIG_SETMASK, mask, NULL);
+        _exit(sp->fn(sp->fn_arg, sp->out_fd) & 0xff);
 fail:
         err = errno;
         (void) !write(err_fd, &err, sizeof err);
@@ -175,7 +201,7 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
         err_read = pipefd[0];
         err_write = pipefd[1];
 
-        if (!sp->into_cgroup) {
+        if (!sp->into_cgroup || sp->fn) {
                 /* The fallback's gate: the child moves itself into the leaf
                  * before exec and reports a failure like any other, so the
                  * job never runs outside its leaf. */
@@ -188,15 +214,23 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
          * it has reset them. */
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &saved);
-        pid = sp->into_cgroup ? clone_into(sp->cgroup_fd, &pidfd) : clone_plain(&pidfd);
-        if (pid == 0)
-                child_exec(sp, err_write, procs_fd);
+        if (sp->fn) {
+                pid = fork();
+                if (pid == 0)
+                        child_call(sp, err_write, procs_fd, &saved);
+                if (pid > 0 && (pidfd = (int) syscall(SYS_pidfd_open, pid, 0)) < 0)
+                        pidfd = -EBADF; /* handled below like clone_plain's */
+        } else {
+                pid = sp->into_cgroup ? clone_into(sp->cgroup_fd, &pidfd) : clone_plain(&pidfd);
+                if (pid == 0)
+                        child_exec(sp, err_write, procs_fd);
+        }
         err = pid < 0 ? errno : 0;
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
         if (pid < 0) {
                 /* E2BIG: clone3 exists but its args have no cgroup field (5.3-5.6). */
-                if (sp->into_cgroup && (err == ENOSYS || err == E2BIG))
+                if (sp->into_cgroup && !sp->fn && (err == ENOSYS || err == E2BIG))
                         return -ENOSYS;
                 return -err;
         }

@@ -14,6 +14,13 @@ typedef struct SpawnParams {
         const int *stdio;          /* three fds for 0, 1, 2, or NULL: inherit */
         int cgroup_fd;             /* the leaf, O_DIRECTORY */
         bool into_cgroup;          /* clone3(CLONE_INTO_CGROUP); false: the gated fork fallback */
+        /* cgov_call: run fn(fn_arg, out_fd) in a fork() of the caller instead
+         * of executing path. A real fork(), so that glibc's atfork handlers
+         * leave malloc usable in the child; it moves itself into the leaf
+         * before fn runs. */
+        int (*fn)(void *arg, int out_fd);
+        void *fn_arg;
+        int out_fd;
 } SpawnParams;
 
 /* Starts the process and returns once it has exec'd: 0 with its pid and a

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "macro.h"
+
+/* Admission and waiting. A job that does not fit may wait, FIFO, in its
+ * pool's queue (max_queue, queue_timeout_ms); a full queue answers
+ * Overloaded at once. Whenever room comes back — a job ends, slots are
+ * released, limits rise — the supervisor serves the queues round-robin
+ * across pools, one job per pool per round, so one tenant's long queue
+ * cannot starve a sibling's. Only the supervisor thread removes waiters
+ * (start, kill, timeout, release), so no other thread races it for them. */
+
+/* The ledger's node is embedded in its pool. */
+static cgov_pool *pool_of_node(const LedgerNode *n) {
+        return (cgov_pool *) ((char *) n - offsetof(cgov_pool, ledger));
+}
+
+static void record_refusal(struct cgov_result *res, const LedgerRefusal *rf) {
+        res->rejection = rf->error;
+        res->requested = rf->requested;
+        res->available = rf->available;
+        res->limit = rf->limit;
+        snprintf(res->rejected_by, sizeof res->rejected_by, "%s", pool_of_node(rf->node)->path);
+}
+
+static void chain_add_queued(cgov_pool *p, int delta) {
+        for (; p; p = p->parent)
+                p->jobs_queued += delta;
+}
+
+/* Lock held: a refusal ends the submission; counters and *res say so. */
+static int refuse(cgov_job *j, struct cgov_result *res, const LedgerRefusal *rf) {
+        *res = (struct cgov_result) { .outcome = CGOV_OUTCOME_REJECTED };
+        record_refusal(res, rf);
+        for (cgov_pool *p = j->pool; p; p = p->parent)
+                p->jobs_rejected++;
+        return rf->error;
+}
+
+static void queue_append(cgov_job *j) {
+        cgov_pool *p = j->pool;
+
+        j->qnext = NULL;
+        j->qprev = p->queue_tail;
+        if (p->queue_tail)
+                p->queue_tail->qnext = j;
+        else
+                p->queue_head = j;
+        p->queue_tail = j;
+        p->n_waiting++;
+        j->g->n_waiting++;
+        chain_add_queued(p, +1);
+}
+
+void queue_unlink(cgov_job *j) {
+        cgov_pool *p = j->pool;
+
+        if (j->qprev)
+                j->qprev->qnext = j->qnext;
+        else
+                p->queue_head = j->qnext;
+        if (j->qnext)
+                j->qnext->qprev = j->qprev;
+        else
+                p->queue_tail = j->qprev;
+        j->qprev = j->qnext = NULL;
+        p->n_waiting--;
+        j->g->n_waiting--;
+        chain_add_queued(p, -1);
+}
+
+int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
+        cgov_pool *p = j->pool;
+        cgov *g = j->g;
+        LedgerRefusal rf;
+        int r;
+
+        if (g->closed)
+                return -ESHUTDOWN;
+        if (p->released) {
+                rf = (LedgerRefusal) { .node = &p->ledger, .error = CGOV_E_POOL_GONE };
+                return refuse(j, res, &rf);
+        }
+        /* Waiters of this pool go first: a newcomer that may wait does not
+         * overtake them, even when it would fit. */
+        if (!may_wait || !p->queue_head) {
+                r = ledger_reserve(&p->ledger, j->memory, 1, &rf);
+                if (r == 0) {
+                        j->id = g->next_job_id++;
+                        j->state = JOB_STARTING;
+                        job_list_add(j);
+                        return 0;
+                }
+                if (!may_wait)
+                        return refuse(j, res, &rf);
+        }
+        /* Waiting cannot help a job larger than a limit itself. */
+        if (ledger_check_ever(&p->ledger, j->memory, 1, &rf) < 0)
+                return refuse(j, res, &rf);
+        if (p->n_waiting >= p->limits.max_queue) {
+                rf = (LedgerRefusal) {
+                        .node = &p->ledger,
+                        .error = CGOV_E_OVERLOADED,
+                        .requested = 1,
+                        .available = 0,
+                        .limit = p->limits.max_queue,
+                };
+                return refuse(j, res, &rf);
+        }
+        /* Until its first try at the head of the queue, a waiter's refusal
+         * is the one it got now, if any. */
+        if (ledger_check(&p->ledger, j->memory, 1, &rf) < 0)
+                record_refusal(&j->result, &rf);
+        j->id = g->next_job_id++;
+        j->state = JOB_QUEUED;
+        queue_append(j);
+        job_list_add(j);
+        return 1;
+}
+
+static JobLaunch launch_of_copy(const cgov_job *j) {
+        return (JobLaunch) {
+                .program = j->program,
+                .argv = j->copy.argv,
+                .envp = j->copy.envp,
+                .cwd = j->copy.cwd,
+                .stdio = j->copy.has_stdio ? j->copy.stdio : NULL,
+                .pids_max = j->pids_max,
+                .fn = j->fn,
+                .fn_arg = j->fn_arg,
+                .out_fd = j->out_fd,
+        };
+}
+
+/* Ends the waiters that were killed, ran out of time, or lost their pool.
+ * Lock held; the ended ones are chained on *ended through qnext. */
+static void sweep(cgov *g, uint64_t now, cgov_job **ended) {
+        for (size_t i = 0; i < g->n_pools; i++)
+                for (cgov_job *j = g->pools[i]->queue_head, *next; j; j = next) {
+                        next = j->qnext;
+                        if (j->kill != JOB_KILL_NONE)
+                                job_end_unstarted(j, CGOV_OUTCOME_KILLED, 0, 0);
+                        else if (j->pool->released)
+                                job_end_unstarted(j, CGOV_OUTCOME_REJECTED, CGOV_E_POOL_GONE, 0);
+                        else if (j->queue_deadline_usec > 0 && now >= j->queue_deadline_usec)
+                                job_end_unstarted(j, CGOV_OUTCOME_REJECTED, CGOV_E_TIMEOUT, 0);
+                        else
+                                continue;
+                        j->qnext = *ended;
+                        *ended = j;
+                }
+}
+
+/* Admits queue heads round-robin: each pass offers every pool, starting
+ * after the one served last, one admission; passes repeat while any pool
+ * got one. Lock held; the admitted are chained on *start through qnext. */
+static void admit_round_robin(cgov *g, cgov_job **start) {
+        bool progress;
+
+        if (g->n_pools == 0)
+                return;
+        do {
+                progress = false;
+                for (size_t k = 1; k <= g->n_pools; k++) {
+                        size_t i = (g->dispatch_cursor + k) % g->n_pools;
+                        cgov_job *j = g->pools[i]->queue_head;
+                        LedgerRefusal rf;
+
+                        if (!j)
+                                continue;
+                        if (ledger_reserve(&j->pool->ledger, j->memory, 1, &rf) < 0) {
+                                record_refusal(&j->result, &rf);
+                                continue;
+                        }
+                        queue_unlink(j);
+                        j->state = JOB_STARTING;
+                        j->qnext = *start;
+                        *start = j;
+                        g->dispatch_cursor = i;
+                        progress = true;
+                }
+        } while (progress);
+}
+
+static uint64_t next_deadline(cgov *g) {
+        uint64_t next = 0;
+
+        for (size_t i = 0; i < g->n_pools; i++)
+                for (cgov_job *j = g->pools[i]->queue_head; j; j = j->qnext)
+                        if (j->queue_deadline_usec > 0 && (next == 0 || j->queue_deadline_usec < next))
+                                next = j->queue_deadline_usec;
+        return next;
+}
+
+void queue_dispatch(cgov *g) {
+        cgov_job *ended, *start;
+        uint64_t deadline;
+        bool again;
+
+        do {
+                ended = start = NULL;
+                again = false;
+
+                pthread_mutex_lock(&g->lock);
+                if (g->n_waiting == 0) {
+                        pthread_mutex_unlock(&g->lock);
+                        (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_OFF);
+                        return;
+                }
+                sweep(g, now_usec(), &ended);
+                admit_round_robin(g, &start);
+                deadline = next_deadline(g);
+                pthread_mutex_unlock(&g->lock);
+
+                for (cgov_job *j = ended, *next; j; j = next) {
+                        next = j->qnext;
+                        j->qnext = NULL;
+                        job_unref(j); /* the governor's watch */
+                }
+
+                /* Started outside the lock: a spawn takes a fraction of a
+                 * millisecond that other threads' admissions need not wait. */
+                for (cgov_job *j = start, *next; j; j = next) {
+                        next = j->qnext;
+                        j->qnext = NULL;
+                        JobLaunch l = launch_of_copy(j);
+                        int r = job_start(j, &l);
+                        pthread_mutex_lock(&g->lock);
+                        if (r < 0) {
+                                ledger_release(&j->pool->ledger, j->memory, 1);
+                                pool_settle(j->pool);
+                                job_end_unstarted(j, CGOV_OUTCOME_UNKNOWN, 0, r);
+                                again = true; /* its room is free again */
+                        } else
+                                job_started(j);
+                        pthread_mutex_unlock(&g->lock);
+                        if (r < 0)
+                                job_unref(j);
+                        else
+                                (void) job_watch(j);
+                }
+        } while (again);
+
+        if (deadline > 0) {
+                (void) sd_event_source_set_time(g->queue_timer, deadline);
+                (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_ONESHOT);
+        } else
+                (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_OFF);
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cgroup-fs.h"
+#include "internal.h"
+#include "macro.h"
+#include "spawn.h"
+
+/* The supervisor's side of a running job, all in the supervisor thread:
+ * the main process exits (its pidfd turns readable) or runs out of time →
+ * leftovers are killed → the leaf drains → stats are read → the leaf is
+ * removed → the reservation comes back and waiters get their turn. */
+
+#define DRAIN_FIRST_USEC 1000ULL       /* leftovers usually die within a millisecond */
+#define DRAIN_MAX_USEC 100000ULL
+
+
+static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
+        uint64_t v;
+
+        *ret_oom_kills = 0;
+        if (cg_read_u64(j->leaf_fd, "memory.peak", &v) >= 0)
+                j->result.memory_peak = v;
+        if (cg_read_u64(j->leaf_fd, "pids.peak", &v) >= 0)
+                j->result.pids_peak = (uint32_t) MIN(v, UINT32_MAX);
+        if (cg_read_key_u64(j->leaf_fd, "cpu.stat", "usage_usec", &v) >= 0)
+                j->result.cpu_usec = v;
+        if (cg_read_key_u64(j->leaf_fd, "memory.events", "oom_kill", &v) >= 0)
+                *ret_oom_kills = v;
+}
+
+static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
+        struct cgov_result *res = &j->result;
+        /* The governor's kill explains the end only if it is what ended the
+         * main process: a job that exited on its own just before keeps its
+         * exit code. */
+        bool by_sigkill = j->wait_code == CLD_KILLED && j->wait_status == SIGKILL;
+
+        if (j->adopted && j->kill != JOB_KILL_NONE) {
+                /* Not our child: its exit status is not ours to read. */
+                res->outcome = j->kill == JOB_KILL_TIMEOUT ? CGOV_OUTCOME_TIMED_OUT : CGOV_OUTCOME_KILLED;
+                res->exit_status = SIGKILL;
+        } else if (j->kill != JOB_KILL_NONE && by_sigkill) {
+                res->outcome = j->kill == JOB_KILL_TIMEOUT ? CGOV_OUTCOME_TIMED_OUT : CGOV_OUTCOME_KILLED;
+                res->exit_status = SIGKILL;
+        } else if (oom_kills > 0) {
+                res->outcome = CGOV_OUTCOME_OOM_KILLED;
+                res->exit_status = j->wait_code == CLD_EXITED ? j->wait_status : SIGKILL;
+        } else if (j->adopted) {
+                res->outcome = CGOV_OUTCOME_UNKNOWN;
+        } else if (j->wait_code == CLD_EXITED) {
+                res->outcome = CGOV_OUTCOME_EXITED;
+                res->exit_status = j->wait_status;
+        } else {
+                res->outcome = CGOV_OUTCOME_SIGNALED;
+                res->exit_status = j->wait_status;
+        }
+}
+
+static void job_finish(cgov_job *j, uint64_t oom_kills) {
+        cgov *g = j->g;
+
+        /* Dropping the source that is dispatching us is allowed: sd-event
+         * frees it once the callback returns. */
+        j->exit_source = sd_event_source_disable_unref(j->exit_source);
+        j->drain_source = sd_event_source_disable_unref(j->drain_source);
+        job_settle_outcome(j, oom_kills);
+
+        pthread_mutex_lock(&g->lock);
+        ledger_release(&j->pool->ledger, j->memory, 1);
+        chain_add_running(j->pool, -1);
+        if (j->result.outcome == CGOV_OUTCOME_OOM_KILLED)
+                for (cgov_pool *p = j->pool; p; p = p->parent)
+                        p->jobs_oom_killed++;
+        j->state = JOB_ENDED;
+        j->leaf_fd = safe_close(j->leaf_fd);
+        j->pidfd = safe_close(j->pidfd);
+        job_list_remove(j);
+        pool_settle(j->pool);
+        pthread_cond_broadcast(&g->job_ended);
+        pthread_mutex_unlock(&g->lock);
+
+        job_unref(j); /* the governor's watch */
+        queue_dispatch(g); /* the room it held may be a waiter's turn */
+}
+
+static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Called once the main process is reaped, then again from a timer until the
+ * leaf is empty and gone. Stats are read while the leaf still exists. */
+static void job_drain(cgov_job *j) {
+        uint64_t oom_kills;
+        int r;
+
+        r = cg_is_populated(j->leaf_fd);
+        if (r > 0) {
+                /* Without cgroup.kill each round kills what the last one missed. */
+                if (!j->g->have_kill_file)
+                        (void) cg_kill(j->leaf_fd, false);
+        } else {
+                job_read_stats(j, &oom_kills);
+                r = cg_rmdir(j->pool->fd, j->leaf);
+                if (r != -EBUSY) {
+                        /* Any other error leaves the leaf for the next
+                         * cgov_open to clean; the job is over either way. */
+                        job_finish(j, oom_kills);
+                        return;
+                }
+        }
+
+        uint64_t delay = MIN(DRAIN_FIRST_USEC << MIN(j->drain_round, 16u), DRAIN_MAX_USEC);
+        j->drain_round++;
+        if (j->drain_source) {
+                (void) sd_event_source_set_time_relative(j->drain_source, delay);
+                (void) sd_event_source_set_enabled(j->drain_source, SD_EVENT_ONESHOT);
+        } else if (sd_event_add_time_relative(j->g->event, &j->drain_source,
+                                              CLOCK_MONOTONIC, delay, 0, on_drain, j) < 0) {
+                /* Out of memory in the loop: finish without removing the leaf
+                 * rather than hold the reservation forever. */
+                job_read_stats(j, &oom_kills);
+                job_finish(j, oom_kills);
+        }
+}
+
+static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
+        job_drain(userdata);
+        return 0;
+}
+
+/* The main process is gone (or, for a re-adopted job, was gone already). */
+static void job_main_ended(cgov_job *j) {
+        int code = 0, status = 0;
+
+        /* A re-adopted job is not our child: its pidfd says it ended, but
+         * its status went to its parent. Our own child cannot fail here
+         * unless the host program reaped it behind our back (cgov_call's
+         * fork() child sends SIGCHLD): then its status is lost too. */
+        if (j->adopted || spawn_reap(j->pidfd, &code, &status) < 0)
+                j->adopted = true;
+        j->result.wall_usec = now_usec() - j->start_usec;
+        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+        if (j->exit_source)
+                (void) sd_event_source_set_enabled(j->exit_source, SD_EVENT_OFF);
+
+        pthread_mutex_lock(&j->g->lock);
+        j->state = JOB_ENDING;
+        j->wait_code = code;
+        j->wait_status = status;
+        pthread_mutex_unlock(&j->g->lock);
+
+        /* Whatever the main process left behind dies with it. */
+        if (cg_is_populated(j->leaf_fd) > 0)
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        job_drain(j);
+}
+
+static int on_job_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        job_main_ended(userdata);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        cgov_job *j = userdata;
+
+        pthread_mutex_lock(&j->g->lock);
+        if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
+                j->kill = JOB_KILL_TIMEOUT;
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        }
+        pthread_mutex_unlock(&j->g->lock);
+        return 0;
+}
+
+int job_watch(cgov_job *j) {
+        int r;
+
+        if (j->timeout_ms > 0) {
+                /* Measured from the start, not from when the loop got here. */
+                uint64_t deadline = j->start_usec + j->timeout_ms * 1000;
+                r = sd_event_add_time(j->g->event, &j->timeout_source, CLOCK_MONOTONIC, deadline, 1000,
+                                      on_timeout, j);
+                if (r < 0)
+                        goto fail;
+        }
+        if (j->pidfd < 0) {
+                /* Re-adopted after its main process ended: only leftovers remain. */
+                job_main_ended(j);
+                return 0;
+        }
+        r = sd_event_add_io(j->g->event, &j->exit_source, j->pidfd, EPOLLIN, on_job_exit, j);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        /* A job we cannot watch must not run unwatched (out of memory in the
+         * loop): kill it and wait for it here, so its reservation comes back. */
+        pthread_mutex_lock(&j->g->lock);
+        j->kill = JOB_KILL_REQUESTED;
+        pthread_mutex_unlock(&j->g->lock);
+        while (cg_is_populated(j->leaf_fd) > 0) {
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
+        }
+        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+        if (!j->adopted)
+                (void) spawn_reap(j->pidfd, &j->wait_code, &j->wait_status);
+        pthread_mutex_lock(&j->g->lock);
+        j->state = JOB_ENDING;
+        pthread_mutex_unlock(&j->g->lock);
+        uint64_t oom_kills;
+        job_read_stats(j, &oom_kills);
+        (void) cg_rmdir(j->pool->fd, j->leaf);
+        job_finish(j, oom_kills);
+        return r;
+}
+
+void job_detach(cgov_job *j) {
+        j->exit_source = sd_event_source_disable_unref(j->exit_source);
+        j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+        j->drain_source = sd_event_source_disable_unref(j->drain_source);
+        j->prev = j->next = j->next_incoming = NULL;
+        job_unref(j);
+}
+
