@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -147,4 +148,67 @@ void fx_assert_pool_idle(cgov_pool *p) {
         cr_assert_eq(st.jobs_running, 0, "%s: %u jobs still running", cgov_pool_path(p), st.jobs_running);
         cr_assert_eq(st.jobs_queued, 0, "%s: %u jobs still queued", cgov_pool_path(p), st.jobs_queued);
         cr_assert_eq(st.slots_held, 0, "%s: %u slots still held", cgov_pool_path(p), st.slots_held);
+}
+
+cgov_pool *fx_pool_queue(const char *path, uint64_t memory_max, uint32_t max_jobs, uint32_t max_queue,
+                         uint64_t queue_timeout_ms) {
+        cgov_pool *p = NULL;
+        struct cgov_pool_limits lim = { .memory_max = memory_max, .max_jobs = max_jobs, .max_queue = max_queue,
+                                        .queue_timeout_ms = queue_timeout_ms };
+        int r = cgov_pool_create(fx_gov, path, &lim, &p);
+        cr_assert_eq(r, 0, "cgov_pool_create(%s): %s", path, cgov_strerror(r));
+        return p;
+}
+
+cgov_job *fx_submit(cgov_pool *p, struct cgov_job_spec spec) {
+        cgov_job *j = NULL;
+        int r = cgov_submit(p, &spec, &j);
+        cr_assert_eq(r, 0, "cgov_submit(%s, %s): %s", cgov_pool_path(p), spec.argv[0], cgov_strerror(r));
+        cr_assert_not_null(j);
+        return j;
+}
+
+void fx_await(cgov_job *j, struct cgov_result *res) {
+        int r = cgov_await(j, -1, res);
+        cr_assert_eq(r, 0, "cgov_await: %s", cgov_strerror(r));
+}
+
+struct cgov_pool_status fx_status(cgov_pool *p) {
+        struct cgov_pool_status st;
+        int r = cgov_pool_status(p, &st);
+        cr_assert_eq(r, 0, "cgov_pool_status(%s): %s", cgov_pool_path(p), cgov_strerror(r));
+        return st;
+}
+
+uint64_t fx_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+bool fx_wait_started(cgov_job *j, unsigned ms) {
+        uint64_t end = fx_now_ms() + ms;
+        while (cgov_job_pid(j) == 0) {
+                if (fx_now_ms() > end)
+                        return false;
+                usleep(5000);
+        }
+        return true;
+}
+
+bool fx_wait_gone(const char *dir, unsigned ms) {
+        uint64_t end = fx_now_ms() + ms;
+        while (fx_exists(dir)) {
+                if (fx_now_ms() > end)
+                        return false;
+                usleep(5000);
+        }
+        return true;
+}
+
+void fx_tmpfile(char *buf, size_t size) {
+        snprintf(buf, size, "/tmp/cgov-test.XXXXXX");
+        int fd = mkstemp(buf);
+        cr_assert_geq(fd, 0, "mkstemp: %m");
+        close(fd);
 }

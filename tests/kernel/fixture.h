@@ -38,3 +38,30 @@ char *fx_read(const char *dir, const char *file, char *buf, size_t size);
 unsigned fx_count_leaves(const char *dir);
 /* Every pool of the governor shows nothing reserved, running or queued. */
 void fx_assert_pool_idle(cgov_pool *p);
+
+/* ---- Helpers of the waiting/killing/recovery tests ---------------------- */
+
+/* Asserts that a call returned want, naming both values when it did not. */
+#define fx_assert_ret(expr, want, ...) \
+        do { \
+                int fx_r_ = (expr), fx_w_ = (want); \
+                cr_assert_eq(fx_r_, fx_w_, "%s returned %d (%s), not %d (%s)" __VA_OPT__(": ") __VA_ARGS__, #expr, \
+                             fx_r_, cgov_strerror(fx_r_), fx_w_, cgov_strerror(fx_w_)); \
+        } while (0)
+
+/* A pool with a wait queue. */
+cgov_pool *fx_pool_queue(const char *path, uint64_t memory_max, uint32_t max_jobs, uint32_t max_queue,
+                         uint64_t queue_timeout_ms);
+/* cgov_submit that must be accepted (running or queued). */
+cgov_job *fx_submit(cgov_pool *p, struct cgov_job_spec spec);
+/* cgov_await(-1) that must return 0. */
+void fx_await(cgov_job *j, struct cgov_result *res);
+struct cgov_pool_status fx_status(cgov_pool *p);
+/* Polls until the job has a pid (it left the queue); false after ms. */
+bool fx_wait_started(cgov_job *j, unsigned ms);
+/* Polls until dir no longer exists; false after ms. */
+bool fx_wait_gone(const char *dir, unsigned ms);
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t fx_now_ms(void);
+/* A fresh empty file in /tmp (seen by the guest's jobs too); path in buf. */
+void fx_tmpfile(char *buf, size_t size);
