@@ -12,7 +12,8 @@ static uint64_t room(uint64_t limit, uint64_t used) {
         return used >= limit ? 0 : limit - used;
 }
 
-/* idle: judge against the limits alone, as if nothing were held. */
+/* idle: decide against the limits alone, as if nothing were held; the
+ * figures reported are the real ones all the same (what is free now). */
 static int check_node(const LedgerNode *n, uint64_t memory, uint32_t slots, bool idle, LedgerRefusal *ret) {
         uint32_t slots_held = idle ? 0 : n->slots_held;
         uint64_t memory_reserved = idle ? 0 : n->memory_reserved;
@@ -22,7 +23,7 @@ static int check_node(const LedgerNode *n, uint64_t memory, uint32_t slots, bool
                         .node = n,
                         .error = CGOV_E_NO_WORKERS,
                         .requested = slots,
-                        .available = room(n->max_jobs, slots_held),
+                        .available = room(n->max_jobs, n->slots_held),
                         .limit = n->max_jobs,
                 };
                 return ret->error;
@@ -32,7 +33,7 @@ static int check_node(const LedgerNode *n, uint64_t memory, uint32_t slots, bool
                         .node = n,
                         .error = CGOV_E_INSUFFICIENT_MEMORY,
                         .requested = memory,
-                        .available = room(n->memory_max, memory_reserved),
+                        .available = room(n->memory_max, n->memory_reserved),
                         .limit = n->memory_max,
                 };
                 return ret->error;
