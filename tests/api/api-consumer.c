@@ -5,7 +5,11 @@
  * against an installed libcgov). It proves on a real cgroup v2 kernel that an
  * outside caller gets what the contract promises: pools become cgroups with
  * the right limits, jobs run in fresh leaves of their pool, outcomes and
- * rejections carry the right figures, every reservation comes back.
+ * rejections carry the right figures, every reservation comes back; jobs
+ * wait in bounded queues and time out, kills by handle, name and flush reach
+ * queued and running jobs, limit changes and pool releases spare running
+ * jobs, slots are granted without a process, cgov_call isolates a C
+ * function, and a second cgov_open re-adopts what cgov_close left running.
  *
  * Needs CGOV_TEST_CGROUP: a cgroup v2 directory whose cgroup.subtree_control
  * has +memory +pids and in which we may create directories. Without it, the
@@ -249,13 +253,30 @@ static char self_exe[PATH_MAX];
 static char root[PATH_MAX];       /* $CGOV_TEST_CGROUP/api-<pid> */
 static cgov *gov;
 
-enum { P_SHARED, P_A, P_B, N_POOLS };
+/* shared, a, b: admission and rejection. queue and its sub-pools: waiting,
+ * killing, limit changes, slots and cgov_call. adopt: re-adoption after
+ * cgov_close. Parents come before their children. */
+enum { P_SHARED, P_A, P_B, P_Q, P_QW, P_QV, P_S, P_R, P_RI, N_POOLS };
 static cgov_pool *pool[N_POOLS];
-static const char *const pool_name[N_POOLS] = { "shared", "shared/a", "shared/b" };
+static const char *const pool_name[N_POOLS] = { "shared", "shared/a", "shared/b", "queue",
+                                                "queue/w", "queue/v", "queue/s", "adopt",
+                                                "adopt/inner" };
+static const int pool_parent[N_POOLS] = { -1, P_SHARED, P_SHARED, -1, P_Q, P_Q, P_Q, -1, P_R };
 static const struct cgov_pool_limits pool_lim[N_POOLS] = {
         [P_SHARED] = { .memory_max = 64 * MiB, .max_jobs = 3, .pids_max = 512 },
         [P_A] = { .memory_max = 32 * MiB, .max_jobs = 2, .pids_max = 128 },
         [P_B] = { .memory_max = 32 * MiB, .max_jobs = 2, .pids_max = 128 },
+        [P_Q] = { .memory_max = 128 * MiB, .max_jobs = 4, .pids_max = 512 },
+        /* one slot, two places to wait, 400 ms by default */
+        [P_QW] = { .memory_max = 32 * MiB, .max_jobs = 1, .pids_max = 64, .max_queue = 2,
+                   .queue_timeout_ms = 400 },
+        /* two slots, two places to wait, forever by default */
+        [P_QV] = { .memory_max = 32 * MiB, .max_jobs = 2, .pids_max = 64, .max_queue = 2 },
+        [P_S] = { .memory_max = 32 * MiB, .max_jobs = 3, .pids_max = 64, .max_queue = 1,
+                  .queue_timeout_ms = 20000 },
+        [P_R] = { .memory_max = 48 * MiB, .max_jobs = 2, .pids_max = 64 },
+        [P_RI] = { .memory_max = 24 * MiB, .max_jobs = 1, .pids_max = 32,
+                   .job_memory_default = 6 * MiB, .max_queue = 1, .queue_timeout_ms = 500 },
 };
 
 /* What the counters of every pool must say at the end: each figure covers
@@ -268,8 +289,8 @@ static void count(int p, uint64_t started, uint64_t rejected, uint64_t oom) {
         want[p].started += started;
         want[p].rejected += rejected;
         want[p].oom_killed += oom;
-        if (p != P_SHARED)
-                count(P_SHARED, started, rejected, oom);
+        if (pool_parent[p] >= 0)
+                count(pool_parent[p], started, rejected, oom);
 }
 
 /* Every pool path we created, parents first, for the final cleanup. */
@@ -284,7 +305,10 @@ static int create_pool(const char *path, const struct cgov_pool_limits *lim, cgo
 }
 
 static bool pools_ok(void) {
-        return pool[P_SHARED] && pool[P_A] && pool[P_B];
+        for (int i = 0; i < N_POOLS; i++)
+                if (!pool[i])
+                        return false;
+        return true;
 }
 
 static struct cgov_job_spec spec_of(const char *const *argv) {
@@ -1037,6 +1061,1026 @@ static void test_bad_input(void) {
         check_held(P_A, 0, 0, "after the bad input");
 }
 
+/* ---- waiting, killing, pool changes, slots, cgov_call, re-adoption ---------- */
+
+static int walk_unexpected(const char *rel);
+
+static int stat_of(cgov_pool *p, struct cgov_pool_status *st) {
+        memset(st, 0, sizeof *st);
+        return cgov_pool_status(p, st);
+}
+
+static struct cgov_job_spec job_spec(const char *const *argv, const char *name, uint64_t memory_max,
+                                     int64_t queue_timeout_ms) {
+        struct cgov_job_spec s = spec_of(argv);
+        s.name = name;
+        s.memory_max = memory_max;
+        s.queue_timeout_ms = queue_timeout_ms;
+        return s;
+}
+
+/* cgov_submit that must give a handle; NULL (a failed check) when not. */
+static cgov_job *submit_ok(int p, const struct cgov_job_spec *s, const char *what) {
+        cgov_job *j = NULL;
+        int r = cgov_submit(pool[p], s, &j);
+        if (!CHECK(r == 0 && j, "cgov_submit(%s) in %s -> 0 with a handle (got %d %s)", what,
+                   pool_name[p], r, E(r)))
+                return NULL;
+        return j;
+}
+
+/* A job that waits has no pid and no leaf. */
+static bool check_queued(cgov_job *j, const char *what) {
+        pid_t pid = j ? cgov_job_pid(j) : -1;
+        const char *cg = j ? cgov_job_cgroup(j) : "(no job)";
+        return CHECK(j && pid == 0 && cg == NULL, "%s waits: cgov_job_pid 0, cgov_job_cgroup NULL "
+                     "(got %ld, %s)", what, (long) pid, cg ? cg : "NULL");
+}
+
+static bool check_started(cgov_job *j, const char *what) {
+        pid_t pid = j ? cgov_job_pid(j) : 0;
+        const char *cg = j ? cgov_job_cgroup(j) : NULL;
+        return CHECK(j && pid > 0 && cg && is_dir(cg), "%s runs: a pid (%ld) and a leaf (%s)", what,
+                     (long) pid, cg ? cg : "NULL");
+}
+
+/* Awaits a job that should end soon; checks its outcome (and for EXITED or
+ * SIGNALED its status); frees it. */
+static bool await_is(cgov_job *j, enum cgov_outcome want, int status, struct cgov_result *res,
+                     const char *what) {
+        memset(res, 0, sizeof *res);
+        if (!j)
+                return CHECK(false, "%s: no job to await", what);
+        int r = cgov_await(j, AWAIT_BOUND_MS, res);
+        bool with_status = want == CGOV_OUTCOME_EXITED || want == CGOV_OUTCOME_SIGNALED;
+        char want_s[64];
+        fmt(want_s, sizeof want_s, "%s", outcome_name(want));
+        if (with_status)
+                fmt(want_s, sizeof want_s, "%s %d", outcome_name(want), status);
+        bool ok = CHECK(r == 0 && res->outcome == want && (!with_status || res->exit_status == status),
+                        "%s: cgov_await -> 0, %s (got %d %s, %s %d)", what, want_s, r, E(r),
+                        outcome_name(res->outcome), res->exit_status);
+        cgov_job_free(j);
+        return ok;
+}
+
+/* Polls (every 10 ms, at most ms) until the job has a pid. */
+static bool wait_pid(cgov_job *j, unsigned ms) {
+        for (unsigned t = 0; j && t <= ms; t += 10) {
+                if (cgov_job_pid(j) > 0)
+                        return true;
+                sleep_ms(10);
+        }
+        return false;
+}
+
+/* Polls until the pool shows `running` running jobs; returns the last status. */
+static bool wait_running(cgov_pool *p, uint32_t running, unsigned ms, struct cgov_pool_status *st) {
+        for (unsigned t = 0; t <= ms; t += 10) {
+                if (stat_of(p, st) == 0 && st->jobs_running == running)
+                        return true;
+                sleep_ms(10);
+        }
+        return false;
+}
+
+static bool wait_gone(const char *path, unsigned ms) {
+        for (unsigned t = 0; t <= ms; t += 10) {
+                if (gone(path))
+                        return true;
+                sleep_ms(10);
+        }
+        return false;
+}
+
+static bool wait_dead(pid_t pid, unsigned ms) {
+        for (unsigned t = 0; pid > 0 && t <= ms; t += 10) {
+                if (pid_dead(pid))
+                        return true;
+                sleep_ms(10);
+        }
+        return pid > 0 && pid_dead(pid);
+}
+
+static void check_idle(int p, const char *when) {
+        struct cgov_pool_status st;
+        int r = stat_of(pool[p], &st);
+        CHECK(r == 0 && st.jobs_running == 0 && st.jobs_queued == 0 && st.memory_reserved == 0 &&
+                      st.slots_held == 0,
+              "%s: %s is idle: 0 running, 0 queued, 0 reserved, 0 slots (got %d: %" PRIu32 ", %" PRIu32
+              ", %" PRIu64 ", %" PRIu32 ")", when, pool_name[p], r, st.jobs_running, st.jobs_queued,
+              st.memory_reserved, st.slots_held);
+}
+
+/* Drops a pool that is gone from the cleanup list. */
+static void forget_pool(const char *path) {
+        for (size_t i = 0; i < n_created; i++)
+                if (strcmp(created[i], path) == 0) {
+                        free(created[i]);
+                        memmove(&created[i], &created[i + 1], (n_created - i - 1) * sizeof *created);
+                        n_created--;
+                        return;
+                }
+}
+
+static void test_waiting(void) {
+        static const char *const sleep30[] = { "sleep", "30", NULL };
+        static const char *const exit3[] = { "sh", "-c", "exit 3", NULL };
+        static const char *const true_[] = { "true", NULL };
+        static const char *const sleep03[] = { "sleep", "0.3", NULL };
+        struct cgov_pool_status st;
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        cgov_job *h, *w, *q1, *q2, *extra;
+        int64_t t0, took;
+        int r;
+
+        section("waiting: a job that does not fit waits, and starts when room frees");
+        s = job_spec(sleep30, "holder", 8 * MiB, 0);
+        h = submit_ok(P_QW, &s, "sleep 30, filling queue/w's one slot");
+        if (h)
+                count(P_QW, 1, 0, 0);
+        check_started(h, "the holder");
+        s = job_spec(exit3, "waiter", 8 * MiB, 20000);
+        w = submit_ok(P_QW, &s, "sh -c 'exit 3', queue_timeout_ms 20000");
+        check_queued(w, "sh -c 'exit 3'");
+        r = stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.jobs_queued == 1 && st.jobs_running == 1 && st.memory_reserved == 8 * MiB,
+              "queue/w shows 1 queued, 1 running, 8 MiB reserved: a waiter reserves nothing (got %"
+              PRIu32 ", %" PRIu32 ", %" PRIu64 ")", st.jobs_queued, st.jobs_running, st.memory_reserved);
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.jobs_queued == 1 && st.jobs_running == 1,
+              "its parent queue shows 1 queued, 1 running (got %" PRIu32 ", %" PRIu32 ")",
+              st.jobs_queued, st.jobs_running);
+        if (w) {
+                memset(&res, 0, sizeof res);
+                r = cgov_await(w, 100, &res);
+                CHECK(r == CGOV_E_TIMEOUT, "cgov_await(100 ms) on the waiter -> CGOV_E_TIMEOUT (got %d %s)",
+                      r, E(r));
+                check_queued(w, "... and it still");
+        }
+        finish_killed(h, "the holder");
+        if (await_is(w, CGOV_OUTCOME_EXITED, 3, &res, "the waiter, once the holder is gone"))
+                count(P_QW, 1, 0, 0);
+        check_idle(P_QW, "after both");
+        check_idle(P_Q, "after both");
+
+        section("waiting: a wait that runs out");
+        s = job_spec(sleep30, "holder", 8 * MiB, 0);
+        h = submit_ok(P_QW, &s, "sleep 30, filling queue/w");
+        if (h)
+                count(P_QW, 1, 0, 0);
+        s = job_spec(true_, "late", 8 * MiB, 0);
+        w = submit_ok(P_QW, &s, "true, queue_timeout_ms 0: the pool's 400 ms");
+        check_queued(w, "true");
+        if (w) {
+                memset(&res, 0, sizeof res);
+                t0 = now_usec();
+                r = cgov_await(w, AWAIT_BOUND_MS, &res);
+                took = now_usec() - t0;
+                CHECK(r == 0 && res.outcome == CGOV_OUTCOME_REJECTED && res.rejection == CGOV_E_TIMEOUT,
+                      "its wait runs out: cgov_await -> 0 with REJECTED, rejection CGOV_E_TIMEOUT (got %d "
+                      "%s, %s, %d %s)", r, E(r), outcome_name(res.outcome), res.rejection,
+                      E(res.rejection));
+                if (r == 0 && res.outcome == CGOV_OUTCOME_REJECTED)
+                        count(P_QW, 0, 1, 0);
+                CHECK(strcmp(res.rejected_by, "queue/w") == 0, "... rejected_by \"queue/w\" (got "
+                      "\"%.255s\")", res.rejected_by);
+                CHECK(took >= 300000 && took < 5000000, "... after about the pool's 400 ms (took %"
+                      PRId64 " us)", took);
+                CHECK(cgov_job_pid(w) == 0 && cgov_job_cgroup(w) == NULL, "... and it never started");
+                cgov_job_free(w);
+        }
+        r = stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.jobs_queued == 0 && st.jobs_running == 1 && st.memory_reserved == 8 * MiB &&
+                      st.slots_held <= st.jobs_running,
+              "no queue entry and no busy slot left: queue/w shows 0 queued, 1 running, 8 MiB, "
+              "slots_held at most the holder's (got %" PRIu32 ", %" PRIu32 ", %" PRIu64 ", %" PRIu32 ")",
+              st.jobs_queued,
+              st.jobs_running, st.memory_reserved, st.slots_held);
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.jobs_queued == 0 && st.jobs_running == 1, "... nor in its parent queue "
+              "(got %" PRIu32 " queued, %" PRIu32 " running)", st.jobs_queued, st.jobs_running);
+        s = job_spec(true_, "late-run", 8 * MiB, 200);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_QW], &s, &res);
+        count(P_QW, r == 0, r < -4095, 0);
+        CHECK(r == CGOV_E_TIMEOUT && res.outcome == CGOV_OUTCOME_REJECTED &&
+                      res.rejection == CGOV_E_TIMEOUT,
+              "cgov_run whose 200 ms wait runs out -> CGOV_E_TIMEOUT, REJECTED (got %d %s, %s %d)", r,
+              E(r), outcome_name(res.outcome), res.rejection);
+        finish_killed(h, "the holder");
+        /* Had a timed-out waiter kept the slot, this never-waiting job would be refused. */
+        s = job_spec(true_, NULL, 8 * MiB, -1);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_QW], &s, &res);
+        count(P_QW, r == 0, r < -4095, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 0,
+              "the slot is free: a job that may not wait runs, EXITED 0 (got %d %s, %s %d)", r, E(r),
+              outcome_name(res.outcome), res.exit_status);
+        check_idle(P_QW, "after the timeouts");
+
+        section("waiting: a full queue, a job that may not wait, a job too large to wait");
+        s = job_spec(sleep30, "holder", 8 * MiB, 0);
+        h = submit_ok(P_QW, &s, "sleep 30, filling queue/w");
+        if (h)
+                count(P_QW, 1, 0, 0);
+        s = job_spec(true_, NULL, 8 * MiB, -1);
+        memset(&res, 0, sizeof res);
+        t0 = now_usec();
+        r = cgov_run(pool[P_QW], &s, &res);
+        took = now_usec() - t0;
+        count(P_QW, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_NO_WORKERS, "queue/w", 1, 0, 1,
+                        "queue_timeout_ms -1 while queue/w is full");
+        CHECK(took < 1000000, "... at once (took %" PRId64 " us)", took);
+        /* queue/v has a free slot: only memory refuses these. */
+        s = job_spec(sleep30, "holder", 8 * MiB, 0);
+        cgov_job *hv = submit_ok(P_QV, &s, "sleep 30 with 8 of queue/v's 32 MiB");
+        if (hv)
+                count(P_QV, 1, 0, 0);
+        s = job_spec(true_, NULL, 40 * MiB, -1);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_QV], &s, &res);
+        count(P_QV, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_INSUFFICIENT_MEMORY, "queue/v", 40 * MiB, 24 * MiB, 32 * MiB,
+                        "a 40 MiB job that may not wait, in queue/v (32 MiB, 8 held)");
+        s = job_spec(true_, NULL, 40 * MiB, 20000);
+        memset(&res, 0, sizeof res);
+        t0 = now_usec();
+        r = cgov_run(pool[P_QV], &s, &res);
+        took = now_usec() - t0;
+        count(P_QV, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_INSUFFICIENT_MEMORY, "queue/v", 40 * MiB, 24 * MiB, 32 * MiB,
+                        "the same job allowed to wait: refused too, with the same figures");
+        CHECK(took < 1000000, "... at once: waiting cannot help it (took %" PRId64 " us)", took);
+        r = stat_of(pool[P_QV], &st);
+        CHECK(r == 0 && st.jobs_queued == 0, "queue/v has nobody waiting (got %" PRIu32 ")",
+              st.jobs_queued);
+        finish_killed(hv, "queue/v's holder");
+
+        s = job_spec(sleep30, "queued-1", 8 * MiB, 20000);
+        q1 = submit_ok(P_QW, &s, "sleep 30, queue_timeout_ms 20000");
+        check_queued(q1, "the first");
+        s.name = "queued-2";
+        q2 = submit_ok(P_QW, &s, "another");
+        check_queued(q2, "the second");
+        s = job_spec(true_, "one-too-many", 8 * MiB, 20000);
+        memset(&res, 0, sizeof res);
+        t0 = now_usec();
+        r = cgov_run(pool[P_QW], &s, &res);
+        took = now_usec() - t0;
+        count(P_QW, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_OVERLOADED, "queue/w", 1, 0, 2,
+                        "cgov_run of a third waiter (max_queue 2)");
+        CHECK(took < 1000000, "... at once (took %" PRId64 " us)", took);
+        extra = NULL;
+        r = cgov_submit(pool[P_QW], &s, &extra);
+        count(P_QW, r == 0, r < -4095, 0);
+        CHECK(r == CGOV_E_OVERLOADED && !extra, "cgov_submit of a third waiter -> CGOV_E_OVERLOADED, "
+              "no handle (got %d %s)", r, E(r));
+        if (r == 0)
+                finish_killed(extra, "unexpectedly queued third waiter");
+        r = stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.jobs_queued == 2 && st.jobs_running == 1 && st.memory_reserved == 8 * MiB,
+              "the refusals changed nothing: 2 queued, 1 running, 8 MiB (got %" PRIu32 ", %" PRIu32
+              ", %" PRIu64 ")", st.jobs_queued, st.jobs_running, st.memory_reserved);
+        /* Waiters first, so that the holder's end starts nobody. */
+        finish_killed(q1, "the first waiter");
+        finish_killed(q2, "the second waiter");
+        finish_killed(h, "the holder");
+        check_idle(P_QW, "after the full queue");
+
+        section("waiting: newcomers do not overtake the waiters of their pool");
+        s = job_spec(sleep30, "holder", 16 * MiB, 0);
+        h = submit_ok(P_QV, &s, "sleep 30 with 16 of queue/v's 32 MiB");
+        if (h)
+                count(P_QV, 1, 0, 0);
+        s = job_spec(true_, "big", 24 * MiB, 20000);
+        w = submit_ok(P_QV, &s, "true with 24 MiB, which does not fit");
+        check_queued(w, "the 24 MiB job");
+        s = job_spec(true_, "small", 8 * MiB, 20000);
+        q1 = submit_ok(P_QV, &s, "true with 8 MiB, which would fit");
+        check_queued(q1, "the 8 MiB newcomer");
+        r = stat_of(pool[P_QV], &st);
+        CHECK(r == 0 && st.jobs_queued == 2, "queue/v shows 2 queued (got %" PRIu32 ")", st.jobs_queued);
+        finish_killed(h, "the holder");
+        if (await_is(w, CGOV_OUTCOME_EXITED, 0, &res, "the 24 MiB waiter"))
+                count(P_QV, 1, 0, 0);
+        if (await_is(q1, CGOV_OUTCOME_EXITED, 0, &res, "the 8 MiB waiter"))
+                count(P_QV, 1, 0, 0);
+        check_idle(P_QV, "after them");
+
+        section("waiting: a 1-slot pool serialises two jobs");
+        s = job_spec(sleep03, "serial", 8 * MiB, 20000);
+        t0 = now_usec();
+        q1 = submit_ok(P_QW, &s, "sleep 0.3");
+        q2 = submit_ok(P_QW, &s, "a second sleep 0.3");
+        check_started(q1, "the first");
+        check_queued(q2, "the second");
+        if (await_is(q1, CGOV_OUTCOME_EXITED, 0, &res, "the first"))
+                count(P_QW, 1, 0, 0);
+        if (await_is(q2, CGOV_OUTCOME_EXITED, 0, &res, "the second"))
+                count(P_QW, 1, 0, 0);
+        took = now_usec() - t0;
+        CHECK(res.wall_usec >= 300000, "the second ran its full 0.3 s (wall_usec %" PRIu64 ")",
+              res.wall_usec);
+        CHECK(took >= 600000, "both took at least 0.6 s in all: they did not overlap (took %" PRId64
+              " us)", took);
+        check_idle(P_QW, "after them");
+}
+
+static void test_killing(void) {
+        static const char *const sleep30[] = { "sleep", "30", NULL };
+        struct cgov_pool_status st;
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        cgov_job *h, *q, *b1, *b2, *o, *v, *f, *x;
+        int r;
+
+        section("killing: a queued job ends KILLED without starting");
+        s = job_spec(sleep30, "holder", 8 * MiB, 0);
+        h = submit_ok(P_QW, &s, "sleep 30, filling queue/w");
+        if (h)
+                count(P_QW, 1, 0, 0);
+        s = job_spec(sleep30, "queued", 8 * MiB, 20000);
+        q = submit_ok(P_QW, &s, "sleep 30, queue_timeout_ms 20000");
+        check_queued(q, "it");
+        stat_of(pool[P_Q], &st);
+        uint64_t started0 = st.jobs_started;
+        if (q) {
+                r = cgov_kill(q);
+                CHECK(r == 0, "cgov_kill of the waiter -> 0 (got %d %s)", r, E(r));
+                memset(&res, 0, sizeof res);
+                r = cgov_await(q, AWAIT_BOUND_MS, &res);
+                CHECK(r == 0 && res.outcome == CGOV_OUTCOME_KILLED, "cgov_await -> 0, KILLED (got %d %s, "
+                      "%s)", r, E(r), outcome_name(res.outcome));
+                CHECK(cgov_job_pid(q) == 0 && cgov_job_cgroup(q) == NULL, "... it never had a pid or a "
+                      "leaf");
+                r = cgov_kill(q);
+                CHECK(r == -ESRCH, "cgov_kill after its end -> -ESRCH (got %d %s)", r, E(r));
+                cgov_job_free(q);
+        }
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.jobs_started == started0, "queue's jobs_started did not move (%" PRIu64
+              " -> %" PRIu64 ")", started0, st.jobs_started);
+        r = stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.jobs_queued == 0 && st.jobs_running == 1, "queue/w: 0 queued, the holder "
+              "still running (got %" PRIu32 ", %" PRIu32 ")", st.jobs_queued, st.jobs_running);
+        finish_killed(h, "the holder");
+
+        section("killing: cgov_kill_by_name");
+        s = job_spec(sleep30, "batch", 8 * MiB, 20000);
+        b1 = submit_ok(P_QW, &s, "sleep 30 named batch");
+        if (b1)
+                count(P_QW, 1, 0, 0);
+        check_started(b1, "the first batch");
+        b2 = submit_ok(P_QW, &s, "a second batch");
+        check_queued(b2, "the second batch");
+        s.name = "other";
+        o = submit_ok(P_QW, &s, "sleep 30 named other");
+        check_queued(o, "other");
+        s.name = "batch";
+        v = submit_ok(P_QV, &s, "sleep 30 named batch, in the sibling queue/v");
+        if (v)
+                count(P_QV, 1, 0, 0);
+        check_started(v, "queue/v's batch");
+        pid_t vpid = v ? cgov_job_pid(v) : 0;
+        r = cgov_kill_by_name(pool[P_QW], "batch");
+        CHECK(r == 2, "cgov_kill_by_name(queue/w, \"batch\") -> 2, the running and the queued one "
+              "(got %d)", r);
+        r = cgov_kill_by_name(pool[P_QW], "batch");
+        CHECK(r == 0, "a second cgov_kill_by_name(queue/w, \"batch\") -> 0 (got %d %s)", r, E(r));
+        await_is(b1, CGOV_OUTCOME_KILLED, 0, &res, "the running batch");
+        if (b2)
+                CHECK(cgov_job_pid(b2) == 0, "the queued batch never started");
+        await_is(b2, CGOV_OUTCOME_KILLED, 0, &res, "the queued batch");
+        r = stat_of(pool[P_QV], &st);
+        CHECK(vpid > 0 && !pid_dead(vpid) && r == 0 && st.jobs_running == 1,
+              "queue/v's batch is spared: pid %ld runs, queue/v shows 1 running (got %" PRIu32 ")",
+              (long) vpid, st.jobs_running);
+        bool o_started = wait_pid(o, 10000);
+        CHECK(o_started, "other is spared and takes queue/w's freed slot (pid %ld)",
+              o ? (long) cgov_job_pid(o) : 0L);
+        if (o_started)
+                count(P_QW, 1, 0, 0);
+        r = cgov_kill_by_name(pool[P_Q], "nosuch");
+        CHECK(r == 0, "cgov_kill_by_name(queue, \"nosuch\") -> 0 (got %d %s)", r, E(r));
+
+        section("killing: cgov_flush");
+        s = job_spec(sleep30, "tail", 8 * MiB, 20000);
+        f = submit_ok(P_QW, &s, "sleep 30 behind other");
+        check_queued(f, "tail");
+        s = job_spec(sleep30, "x", 8 * MiB, 20000);
+        x = submit_ok(P_QV, &s, "a second sleep 30 in queue/v");
+        if (x)
+                count(P_QV, 1, 0, 0);
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.jobs_running == 3 && st.jobs_queued == 1, "queue shows 3 running, 1 queued "
+              "in its sub-pools (got %" PRIu32 ", %" PRIu32 ")", st.jobs_running, st.jobs_queued);
+        r = cgov_flush(pool[P_Q]);
+        CHECK(r == 4, "cgov_flush(queue) -> 4 (got %d)", r);
+        await_is(o, CGOV_OUTCOME_KILLED, 0, &res, "other");
+        if (f)
+                CHECK(cgov_job_pid(f) == 0, "tail never started");
+        await_is(f, CGOV_OUTCOME_KILLED, 0, &res, "tail");
+        await_is(v, CGOV_OUTCOME_KILLED, 0, &res, "queue/v's batch");
+        await_is(x, CGOV_OUTCOME_KILLED, 0, &res, "x");
+        r = cgov_flush(pool[P_Q]);
+        CHECK(r == 0, "a second cgov_flush(queue) -> 0 (got %d %s)", r, E(r));
+        for (int p = P_Q; p <= P_QV; p++) {
+                check_idle(p, "after the flush");
+                char *left = subdirs(cgov_pool_cgroup(pool[p]));
+                bool only_pools = p == P_Q ? strncmp(left, "s\nv\nw\n", 6) == 0 : left[0] == '\0';
+                CHECK(only_pools, "%s has no leaf left (found: %s)", pool_name[p], left);
+                free(left);
+        }
+}
+
+static void test_pool_changes(void) {
+        static const char *const sleep30[] = { "sleep", "30", NULL };
+        static const char *const true_[] = { "true", NULL };
+        struct cgov_pool_limits lim;
+        struct cgov_pool_status st;
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        cgov_job *h, *w;
+        char buf[256];
+        int r;
+
+        section("pool changes: raising max_jobs starts a waiter");
+        s = job_spec(sleep30, "holder", 8 * MiB, 20000);
+        h = submit_ok(P_QW, &s, "sleep 30, filling queue/w");
+        if (h)
+                count(P_QW, 1, 0, 0);
+        w = submit_ok(P_QW, &s, "another sleep 30");
+        check_queued(w, "it");
+        lim = pool_lim[P_QW];
+        lim.max_jobs = 2;
+        r = cgov_pool_set_limits(pool[P_QW], &lim);
+        CHECK(r == 0, "cgov_pool_set_limits(queue/w, max_jobs 2) -> 0 (got %d %s)", r, E(r));
+        bool started = wait_pid(w, 10000);
+        CHECK(started, "the waiter starts though nothing ended (pid %ld)", w ? (long) cgov_job_pid(w) : 0L);
+        if (started)
+                count(P_QW, 1, 0, 0);
+        r = stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.max_jobs == 2 && st.jobs_running == 2 && st.jobs_queued == 0,
+              "queue/w shows max_jobs 2, 2 running, 0 queued (got %" PRIu32 ", %" PRIu32 ", %" PRIu32 ")",
+              st.max_jobs, st.jobs_running, st.jobs_queued);
+        finish_killed(h, "the holder");
+        finish_killed(w, "the started waiter");
+        r = cgov_pool_set_limits(pool[P_QW], &pool_lim[P_QW]);
+        r = r < 0 ? r : stat_of(pool[P_QW], &st);
+        CHECK(r == 0 && st.max_jobs == 1, "queue/w back to max_jobs 1 (got %d %s, %" PRIu32 ")", r, E(r),
+              st.max_jobs);
+
+        section("pool changes: memory_max lowered below what runs");
+        const char *dir = cgov_pool_cgroup(pool[P_QV]);
+        s = job_spec(sleep30, "big", 24 * MiB, 0);
+        h = submit_ok(P_QV, &s, "sleep 30 with 24 MiB");
+        if (h)
+                count(P_QV, 1, 0, 0);
+        pid_t hpid = h ? cgov_job_pid(h) : 0;
+        lim = pool_lim[P_QV];
+        lim.memory_max = 16 * MiB;
+        r = cgov_pool_set_limits(pool[P_QV], &lim);
+        CHECK(r == 0, "cgov_pool_set_limits(queue/v, memory_max 16 MiB) -> 0 (got %d %s)", r, E(r));
+        r = stat_of(pool[P_QV], &st);
+        CHECK(r == 0 && st.memory_max == 16 * MiB && st.memory_reserved == 24 * MiB &&
+                      st.jobs_running == 1,
+              "queue/v shows memory_max 16 MiB, 24 MiB reserved, 1 running (got %" PRIu64 ", %" PRIu64
+              ", %" PRIu32 ")", st.memory_max, st.memory_reserved, st.jobs_running);
+        s = job_spec(true_, NULL, 4 * MiB, -1);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_QV], &s, &res);
+        count(P_QV, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_INSUFFICIENT_MEMORY, "queue/v", 4 * MiB, 0, 16 * MiB,
+                        "a new 4 MiB job while 24 of the new 16 MiB are held");
+        read_line(dir, "memory.max", buf, sizeof buf);
+        CHECK(strcmp(buf, "33554432") == 0, "queue/v's memory.max keeps the old 33554432 while the "
+              "job runs (got \"%s\")", buf);
+        CHECK(hpid > 0 && !pid_dead(hpid), "the running job is not touched (pid %ld runs)", (long) hpid);
+        finish_killed(h, "the 24 MiB job");
+        bool follows = false;
+        for (int i = 0; i < 300 && !follows; i++) {
+                read_line(dir, "memory.max", buf, sizeof buf);
+                follows = strcmp(buf, "16777216") == 0;
+                if (!follows)
+                        sleep_ms(10);
+        }
+        CHECK(follows, "once it ended, queue/v's memory.max shows the new 16777216 (got \"%s\")", buf);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_QV], &s, &res);
+        count(P_QV, r == 0, r < -4095, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 0,
+              "now a 4 MiB job runs, EXITED 0 (got %d %s, %s %d)", r, E(r), outcome_name(res.outcome),
+              res.exit_status);
+        r = cgov_pool_set_limits(pool[P_QV], &pool_lim[P_QV]);
+        CHECK(r == 0, "cgov_pool_set_limits(queue/v, back to 32 MiB) -> 0 (got %d %s)", r, E(r));
+        read_line(dir, "memory.max", buf, sizeof buf);
+        CHECK(strcmp(buf, "33554432") == 0, "queue/v's memory.max is 33554432 again (got \"%s\")", buf);
+
+        section("pool changes: cgov_pool_release");
+        const struct cgov_pool_limits gl = { .memory_max = 16 * MiB, .max_jobs = 1, .pids_max = 32,
+                                             .max_queue = 2 };
+        cgov_pool *gp = NULL, *gs = NULL, *p2 = NULL;
+        char gdir[PATH_MAX] = "", sdir[PATH_MAX] = "", leaf[PATH_MAX] = "";
+        r = create_pool("queue/gone", &gl, &gp);
+        CHECK(r == 0 && gp, "cgov_pool_create(\"queue/gone\") -> 0 (got %d %s)", r, E(r));
+        if (r < 0)
+                return;
+        r = create_pool("queue/gone/sub", &(struct cgov_pool_limits){ 0 }, &gs);
+        CHECK(r == 0 && gs, "cgov_pool_create(\"queue/gone/sub\") -> 0 (got %d %s)", r, E(r));
+        if (r < 0)
+                return;
+        fmt(gdir, sizeof gdir, "%s", cgov_pool_cgroup(gp));
+        fmt(sdir, sizeof sdir, "%s", cgov_pool_cgroup(gs));
+        s = job_spec(sleep30, "runner", 8 * MiB, 0);
+        h = NULL;
+        r = cgov_submit(gp, &s, &h);
+        CHECK(r == 0 && h, "a sleep 30 runs in queue/gone (got %d %s)", r, E(r));
+        if (r == 0)
+                count(P_Q, 1, 0, 0);
+        else
+                h = NULL;
+        pid_t gpid = h ? cgov_job_pid(h) : 0;
+        if (h && cgov_job_cgroup(h))
+                fmt(leaf, sizeof leaf, "%s", cgov_job_cgroup(h));
+        s = job_spec(sleep30, "waiter", 8 * MiB, 20000);
+        w = NULL;
+        r = cgov_submit(gp, &s, &w);
+        CHECK(r == 0 && w, "a second one waits in queue/gone (got %d %s)", r, E(r));
+        if (r < 0)
+                w = NULL;
+        check_queued(w, "it");
+        r = cgov_pool_release(gp);
+        CHECK(r == 0, "cgov_pool_release(queue/gone) -> 0 (got %d %s)", r, E(r));
+        if (w) {
+                memset(&res, 0, sizeof res);
+                r = cgov_await(w, AWAIT_BOUND_MS, &res);
+                CHECK(r == 0 && res.outcome == CGOV_OUTCOME_REJECTED && res.rejection == CGOV_E_POOL_GONE,
+                      "the waiter ends: cgov_await -> 0, REJECTED, CGOV_E_POOL_GONE (got %d %s, %s, %d %s)",
+                      r, E(r), outcome_name(res.outcome), res.rejection, E(res.rejection));
+                if (r == 0 && res.outcome == CGOV_OUTCOME_REJECTED)
+                        count(P_Q, 0, 1, 0);
+                CHECK(strcmp(res.rejected_by, "queue/gone") == 0, "... rejected_by \"queue/gone\" (got "
+                      "\"%.255s\")", res.rejected_by);
+                CHECK(cgov_job_pid(w) == 0, "... it never started");
+                cgov_job_free(w);
+        }
+        s = job_spec(true_, NULL, 4 * MiB, 0);
+        cgov_job *late = NULL;
+        r = cgov_submit(gp, &s, &late);
+        count(P_Q, r == 0, r < -4095, 0);
+        CHECK(r == CGOV_E_POOL_GONE, "cgov_submit to the released pool -> CGOV_E_POOL_GONE (got %d %s)",
+              r, E(r));
+        if (r == 0)
+                finish_killed(late, "a job admitted by a released pool");
+        memset(&res, 0, sizeof res);
+        r = cgov_run(gs, &s, &res);
+        count(P_Q, r == 0, r < -4095, 0);
+        CHECK(r == CGOV_E_POOL_GONE && res.outcome == CGOV_OUTCOME_REJECTED &&
+                      res.rejection == CGOV_E_POOL_GONE,
+              "cgov_run in its sub-pool -> CGOV_E_POOL_GONE, REJECTED (got %d %s, %s %d)", r, E(r),
+              outcome_name(res.outcome), res.rejection);
+        r = cgov_acquire(gp, 1);
+        CHECK(r == 0, "cgov_acquire(released pool, 1) -> 0 (got %d %s)", r, E(r));
+        r = cgov_acquire(gs, 1);
+        CHECK(r == 0, "cgov_acquire(its sub-pool, 1) -> 0 (got %d %s)", r, E(r));
+        CHECK(gpid > 0 && !pid_dead(gpid) && leaf[0] && is_dir(leaf), "the running job goes on in its "
+              "leaf (pid %ld)", (long) gpid);
+        r = stat_of(gp, &st);
+        CHECK(r == 0 && st.jobs_running == 1 && st.memory_reserved == 8 * MiB && st.jobs_queued == 0,
+              "cgov_pool_status of the released handle -> 0: 1 running, 8 MiB, 0 queued (got %d %s: %"
+              PRIu32 ", %" PRIu64 ", %" PRIu32 ")", r, E(r), st.jobs_running, st.memory_reserved,
+              st.jobs_queued);
+        cgov_pool *found = NULL;
+        r = cgov_pool_find(gov, "queue/gone", &found);
+        CHECK(r == -ENOENT, "cgov_pool_find(\"queue/gone\") -> -ENOENT (got %d %s)", r, E(r));
+        r = cgov_pool_find(gov, "queue/gone/sub", &found);
+        CHECK(r == -ENOENT, "cgov_pool_find(\"queue/gone/sub\") -> -ENOENT (got %d %s)", r, E(r));
+        r = cgov_pool_create(gov, "queue/gone", &gl, &p2);
+        CHECK(r == -EBUSY, "cgov_pool_create(\"queue/gone\") while its job runs -> -EBUSY (got %d %s)",
+              r, E(r));
+        r = cgov_pool_release(gp);
+        CHECK(r == 0, "a second cgov_pool_release -> 0 (got %d %s)", r, E(r));
+        CHECK(is_dir(gdir), "its cgroup %s stays while the job runs", gdir);
+        finish_killed(h, "the job of the released pool");
+        CHECK(wait_gone(sdir, 5000), "then the sub-pool's cgroup %s is removed", sdir);
+        CHECK(wait_gone(gdir, 5000), "and the pool's cgroup %s", gdir);
+        r = stat_of(gp, &st);
+        CHECK(r == 0 && st.jobs_running == 0 && st.memory_reserved == 0, "the handle still answers "
+              "cgov_pool_status: 0 running, 0 reserved (got %d %s: %" PRIu32 ", %" PRIu64 ")", r, E(r),
+              st.jobs_running, st.memory_reserved);
+        forget_pool("queue/gone/sub");
+        forget_pool("queue/gone");
+        p2 = NULL;
+        r = create_pool("queue/gone", &gl, &p2);
+        CHECK(r == 0 && p2, "cgov_pool_create(\"queue/gone\") once it is gone -> 0 (got %d %s)", r, E(r));
+        if (r == 0 && p2) {
+                s = job_spec(true_, NULL, 4 * MiB, 0);
+                memset(&res, 0, sizeof res);
+                r = cgov_run(p2, &s, &res);
+                count(P_Q, r == 0, r < -4095, 0);
+                CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 0,
+                      "a job runs in the new queue/gone, EXITED 0 (got %d %s, %s %d)", r, E(r),
+                      outcome_name(res.outcome), res.exit_status);
+        }
+        check_idle(P_Q, "after the release");
+}
+
+static void test_slots(void) {
+        static const char *const true_[] = { "true", NULL };
+        struct cgov_pool_status st;
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        int r;
+
+        section("slots without a process");
+        r = cgov_acquire(pool[P_S], 2);
+        CHECK(r == 2, "cgov_acquire(queue/s with max_jobs 3, 2) -> 2 (got %d)", r);
+        r = cgov_acquire(pool[P_S], 2);
+        CHECK(r == 1, "cgov_acquire(queue/s, 2) again -> 1, what is left (got %d)", r);
+        r = cgov_acquire(pool[P_S], 1);
+        CHECK(r == 0, "cgov_acquire(queue/s, 1) when full -> 0, without blocking (got %d %s)", r, E(r));
+        r = stat_of(pool[P_S], &st);
+        CHECK(r == 0 && st.slots_held == 3 && st.jobs_running == 0, "queue/s shows 3 slots held, 0 jobs "
+              "running (got %" PRIu32 ", %" PRIu32 ")", st.slots_held, st.jobs_running);
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.slots_held == 3, "its parent queue shows them too (got %" PRIu32 ")",
+              st.slots_held);
+        r = cgov_acquire(pool[P_QV], 2);
+        CHECK(r == 1, "cgov_acquire(queue/v, 2) -> 1: queue (max_jobs 4) has one left (got %d)", r);
+        r = cgov_release(pool[P_QV], 1);
+        CHECK(r == 0, "cgov_release(queue/v, 1) -> 0 (got %d %s)", r, E(r));
+
+        s = job_spec(true_, NULL, 4 * MiB, -1);
+        memset(&res, 0, sizeof res);
+        r = cgov_run(pool[P_S], &s, &res);
+        count(P_S, r == 0, r < -4095, 0);
+        check_rejection(r, &res, CGOV_E_NO_WORKERS, "queue/s", 1, 0, 3,
+                        "a job in queue/s while slots fill it");
+
+        r = cgov_release(pool[P_S], 4);
+        CHECK(r == -EINVAL, "cgov_release(queue/s, 4) holding 3 -> -EINVAL (got %d %s)", r, E(r));
+        r = cgov_release(pool[P_QV], 1);
+        CHECK(r == -EINVAL, "cgov_release(queue/v, 1) holding none -> -EINVAL (got %d %s)", r, E(r));
+        r = stat_of(pool[P_S], &st);
+        CHECK(r == 0 && st.slots_held == 3, "... nothing changed: queue/s still holds 3 (got %" PRIu32 ")",
+              st.slots_held);
+        r = stat_of(pool[P_Q], &st);
+        CHECK(r == 0 && st.slots_held == 3, "... and queue 3 (got %" PRIu32 ")", st.slots_held);
+
+        s = job_spec(true_, "after-slot", 4 * MiB, 0);
+        cgov_job *w = submit_ok(P_S, &s, "true, waiting with the pool's 20 s");
+        check_queued(w, "it");
+        r = cgov_release(pool[P_S], 1);
+        CHECK(r == 0, "cgov_release(queue/s, 1) -> 0 (got %d %s)", r, E(r));
+        if (await_is(w, CGOV_OUTCOME_EXITED, 0, &res, "the waiter, in the released slot"))
+                count(P_S, 1, 0, 0);
+        r = stat_of(pool[P_S], &st);
+        CHECK(r == 0 && st.slots_held == 2 && st.jobs_running == 0, "queue/s: 2 slots held, 0 running "
+              "(got %" PRIu32 ", %" PRIu32 ")", st.slots_held, st.jobs_running);
+        r = cgov_release(pool[P_S], 2);
+        CHECK(r == 0, "cgov_release(queue/s, 2) -> 0 (got %d %s)", r, E(r));
+        r = cgov_release(pool[P_S], 1);
+        CHECK(r == -EINVAL, "cgov_release(queue/s, 1) holding none -> -EINVAL (got %d %s)", r, E(r));
+        check_idle(P_S, "after the slots");
+        check_idle(P_Q, "after the slots");
+}
+
+/* ---- functions for cgov_call: they run in a forked child ------------------ */
+
+struct blob {
+        const char *data;
+        size_t len;
+};
+
+static int write_all(int fd, const char *p, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static int fn_blob(void *arg, int out_fd) {
+        const struct blob *b = arg;
+        return write_all(out_fd, b->data, b->len) < 0 ? 99 : 42;
+}
+
+static int fn_whereami(void *arg, int out_fd) {
+        char buf[4096];
+        ssize_t n;
+        (void) arg;
+        int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 98;
+        n = read(fd, buf, sizeof buf);
+        close(fd);
+        if (n <= 0)
+                return 97;
+        return write_all(out_fd, buf, (size_t) n) < 0 ? 99 : 0;
+}
+
+static int fn_crash(void *arg, int out_fd) {
+        (void) arg;
+        (void) out_fd;
+        raise(SIGSEGV);
+        return 0;
+}
+
+static int fn_hog(void *arg, int out_fd) {
+        size_t n = *(const size_t *) arg;
+        volatile char *p = malloc(n);
+        (void) out_fd;
+        if (!p)
+                return 2;
+        for (size_t i = 0; i < n; i += 4096)
+                p[i] = (char) i;
+        return 0;
+}
+
+static int fn_sleep(void *arg, int out_fd) {
+        (void) arg;
+        (void) out_fd;
+        sleep_ms(10000);
+        return 0;
+}
+
+static void test_call(void) {
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        void *out;
+        size_t out_len;
+        int r;
+
+        section("cgov_call: a C function in a fresh leaf");
+        s = job_spec(NULL, "callee", 8 * MiB, 0);
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_whereami, NULL, &s, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 0,
+              "cgov_call(reads /proc/self/cgroup) -> 0, EXITED 0 (got %d %s, %s %d)", r, E(r),
+              outcome_name(res.outcome), res.exit_status);
+        {
+                char text[4096] = "", cgpath[PATH_MAX] = "", parent[PATH_MAX], leafdir[PATH_MAX];
+                if (out)
+                        fmt(text, sizeof text, "%.*s", (int) (out_len < 4095 ? out_len : 4095),
+                            (const char *) out);
+                const char *line = strstr(text, "0::");
+                if (line) {
+                        fmt(cgpath, sizeof cgpath, "%s", line + 3);
+                        cgpath[strcspn(cgpath, "\n")] = '\0';
+                }
+                CHECK(cgpath[0] == '/', "its output came back: \"%s\"", cgpath);
+                const char *pool_cg = cgov_pool_cgroup(pool[P_QV]);
+                dirname_of(cgpath, parent, sizeof parent);
+                CHECK(ends_with(parent, "/queue/v") && pool_cg && ends_with(pool_cg, parent),
+                      "it ran in a leaf of queue/v (\"%s\")", parent);
+                CHECK(strstr(basename_of(cgpath), "callee") != NULL, "whose name \"%s\" contains the "
+                      "job's name \"callee\"", basename_of(cgpath));
+                fmt(leafdir, sizeof leafdir, "%s/%s", pool_cg ? pool_cg : "", basename_of(cgpath));
+                CHECK(cgpath[0] && gone(leafdir), "after cgov_call the leaf %s is gone", leafdir);
+        }
+        free(out);
+
+        const size_t big = 256 * 1024;
+        char *data = malloc(big);
+        for (size_t i = 0; i < big; i++)
+                data[i] = (char) ('a' + (i * 7 + i / 251) % 26);
+        struct blob b = { data, big };
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_blob, &b, NULL, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 42,
+              "cgov_call(writes 256 KiB, returns 42; spec NULL) -> 0, EXITED 42 (got %d %s, %s %d)", r,
+              E(r), outcome_name(res.outcome), res.exit_status);
+        CHECK(out && out_len == big && memcmp(out, data, big) == 0,
+              "*out holds exactly the 262144 bytes it wrote (got %zu bytes, %s)", out_len,
+              out && out_len == big ? (memcmp(out, data, big) == 0 ? "equal" : "different") : "-");
+        free(out);
+        free(data);
+
+        section("cgov_call: a crash, an OOM, a timeout stay in the result");
+        pid_t me = getpid();
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_crash, NULL, NULL, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_SIGNALED && res.exit_status == SIGSEGV,
+              "cgov_call(raise(SIGSEGV)) -> 0, SIGNALED 11 (got %d %s, %s %d)", r, E(r),
+              outcome_name(res.outcome), res.exit_status);
+        CHECK(getpid() == me, "... and this program lives on");
+        free(out);
+
+        size_t hog_bytes = 64 * MiB;
+        s = job_spec(NULL, "fnhog", 16 * MiB, 0);
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_hog, &hog_bytes, &s, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, res.outcome == CGOV_OUTCOME_OOM_KILLED);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_OOM_KILLED,
+              "cgov_call(touches 64 MiB, memory_max 16 MiB) -> 0, OOM_KILLED (got %d %s, %s %d)", r,
+              E(r), outcome_name(res.outcome), res.exit_status);
+        free(out);
+
+        s = job_spec(NULL, "fnsleep", 4 * MiB, 0);
+        s.timeout_ms = 300;
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_sleep, NULL, &s, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_TIMED_OUT,
+              "cgov_call(sleeps 10 s, timeout_ms 300) -> 0, TIMED_OUT (got %d %s, %s %d)", r, E(r),
+              outcome_name(res.outcome), res.exit_status);
+        free(out);
+
+        b = (struct blob){ "ok", 2 };
+        out = NULL, out_len = 0;
+        memset(&res, 0, sizeof res);
+        r = cgov_call(pool[P_QV], fn_blob, &b, NULL, &res, &out, &out_len);
+        if (r == 0)
+                count(P_QV, 1, 0, 0);
+        CHECK(r == 0 && res.outcome == CGOV_OUTCOME_EXITED && res.exit_status == 42 && out &&
+                      out_len == 2 && memcmp(out, "ok", 2) == 0,
+              "after them a cgov_call still works: EXITED 42, \"ok\" (got %d %s, %s %d, %zu bytes)", r,
+              E(r), outcome_name(res.outcome), res.exit_status, out_len);
+        free(out);
+        check_idle(P_QV, "after the calls");
+        char *left = subdirs(cgov_pool_cgroup(pool[P_QV]));
+        CHECK(left[0] == '\0', "queue/v has no leaf left (found: %s)", left);
+        free(left);
+}
+
+/* cgov_close leaves the running jobs; the next cgov_open takes them back. */
+static void test_readopt(void) {
+        static const char *const sleep60[] = { "sleep", "60", NULL };
+        static const char *const true_[] = { "true", NULL };
+        struct cgov_pool_status st;
+        struct cgov_result res;
+        struct cgov_job_spec s;
+        struct cgov_options o;
+        cgov_job *surv, *bounded, *queued;
+        char leaf[PATH_MAX] = "";
+        pid_t spid = 0, bpid = 0;
+        int r;
+
+        section("re-adoption: cgov_close leaves the running jobs");
+        s = job_spec(sleep60, "survivor", 12 * MiB, 0);
+        surv = submit_ok(P_RI, &s, "sleep 60 named survivor, 12 MiB");
+        check_started(surv, "survivor");
+        if (surv) {
+                spid = cgov_job_pid(surv);
+                if (cgov_job_cgroup(surv))
+                        fmt(leaf, sizeof leaf, "%s", cgov_job_cgroup(surv));
+        }
+        s = job_spec(sleep60, "bounded", 8 * MiB, 0);
+        s.timeout_ms = 2500;
+        int64_t t_bounded = now_usec();
+        bounded = submit_ok(P_R, &s, "sleep 60 named bounded, timeout_ms 2500");
+        bpid = bounded ? cgov_job_pid(bounded) : 0;
+        s = job_spec(sleep60, "discarded", 4 * MiB, 20000);
+        queued = submit_ok(P_RI, &s, "sleep 60 that waits behind survivor");
+        check_queued(queued, "it");
+
+        cgov_close(gov);
+        gov = NULL;
+        for (int i = 0; i < N_POOLS; i++)
+                pool[i] = NULL;
+        if (queued) {
+                memset(&res, 0, sizeof res);
+                r = cgov_await(queued, 0, &res);
+                CHECK(r == -ESHUTDOWN, "cgov_await of the job queued at cgov_close -> -ESHUTDOWN (got %d %s)",
+                      r, E(r));
+                cgov_job_free(queued);
+        }
+        if (surv) {
+                memset(&res, 0, sizeof res);
+                r = cgov_await(surv, 0, &res);
+                CHECK(r == -ESHUTDOWN, "cgov_await of a job still running at cgov_close -> -ESHUTDOWN "
+                      "(got %d %s)", r, E(r));
+                cgov_job_free(surv);
+        }
+        if (bounded)
+                cgov_job_free(bounded);
+        CHECK(spid > 0 && !pid_dead(spid) && leaf[0] && is_dir(leaf),
+              "after cgov_close survivor still runs (pid %ld) in its leaf", (long) spid);
+        CHECK(bpid > 0 && !pid_dead(bpid), "and so does bounded (pid %ld)", (long) bpid);
+
+        section("re-adoption: cgov_open of the same root takes them back");
+        memset(&o, 0, sizeof o);
+        o.cgroup_root = root;
+        r = cgov_open(&gov, &o);
+        CHECK(r == 0 && gov, "cgov_open(%s) again -> 0 (got %d %s)", root, r, E(r));
+        if (r < 0) {
+                gov = NULL;
+                return;
+        }
+        int missing = -1;
+        for (int i = 0; i < N_POOLS; i++) {
+                r = cgov_pool_find(gov, pool_name[i], &pool[i]);
+                if (r < 0) {
+                        pool[i] = NULL;
+                        if (missing < 0)
+                                missing = i;
+                }
+        }
+        CHECK(missing < 0, "cgov_pool_find finds all %d pools again (first missing: %s)", N_POOLS,
+              missing < 0 ? "none" : pool_name[missing]);
+        if (!pools_ok())
+                return;
+        for (int p = 0; p < N_POOLS; p++) {
+                r = stat_of(pool[p], &st);
+                CHECK(r == 0 && st.memory_max == pool_lim[p].memory_max &&
+                              st.max_jobs == pool_lim[p].max_jobs && st.pids_max == pool_lim[p].pids_max,
+                      "%s comes back with memory_max %" PRIu64 " MiB, max_jobs %" PRIu32 ", pids_max %"
+                      PRIu32 " (got %d: %" PRIu64 ", %" PRIu32 ", %" PRIu32 ")", pool_name[p],
+                      pool_lim[p].memory_max / MiB, pool_lim[p].max_jobs, pool_lim[p].pids_max, r,
+                      st.memory_max, st.max_jobs, st.pids_max);
+        }
+        r = stat_of(pool[P_RI], &st);
+        CHECK(r == 0 && st.jobs_running == 1 && st.memory_reserved == 12 * MiB && st.jobs_queued == 0,
+              "adopt/inner shows survivor: 1 running, 12 MiB reserved, 0 queued (got %" PRIu32 ", %"
+              PRIu64 ", %" PRIu32 ")", st.jobs_running, st.memory_reserved, st.jobs_queued);
+        r = stat_of(pool[P_R], &st);
+        CHECK(r == 0 && st.jobs_running == 2 && st.memory_reserved == 20 * MiB,
+              "adopt shows survivor and bounded: 2 running, 20 MiB reserved (got %" PRIu32 ", %" PRIu64
+              ")", st.jobs_running, st.memory_reserved);
+        {
+                char *left = subdirs(cgov_pool_cgroup(pool[P_RI])), want_left[PATH_MAX];
+                fmt(want_left, sizeof want_left, "%s\n", basename_of(leaf));
+                CHECK(strcmp(left, want_left) == 0, "adopt/inner holds only survivor's leaf: the queued "
+                      "job was discarded (found: %s)", left);
+                free(left);
+        }
+
+        /* The pool's queue came back: max_queue 1 lets a job wait, 500 ms by default. */
+        s = job_spec(true_, "probe", 4 * MiB, 0);
+        cgov_job *probe = submit_ok(P_RI, &s, "true behind survivor");
+        check_queued(probe, "it");
+        if (probe) {
+                int64_t t0 = now_usec();
+                memset(&res, 0, sizeof res);
+                r = cgov_await(probe, AWAIT_BOUND_MS, &res);
+                int64_t took = now_usec() - t0;
+                CHECK(r == 0 && res.outcome == CGOV_OUTCOME_REJECTED && res.rejection == CGOV_E_TIMEOUT &&
+                              took >= 400000 && took < 5000000,
+                      "its wait runs out after the pool's 500 ms: REJECTED, CGOV_E_TIMEOUT (got %d %s, %s, %d, "
+                      "%" PRId64 " us)", r, E(r), outcome_name(res.outcome), res.rejection, took);
+                cgov_job_free(probe);
+        }
+
+        bool dead = wait_dead(bpid, 15000);
+        int64_t after = now_usec() - t_bounded;
+        CHECK(dead && after >= 2400000, "bounded's timeout_ms 2500 still ends it (after %" PRId64 " ms)",
+              after / 1000);
+        bool freed = wait_running(pool[P_R], 1, 5000, &st);
+        CHECK(freed && st.memory_reserved == 12 * MiB,
+              "and adopt gets its 8 MiB back: 1 running, 12 MiB (got %" PRIu32 ", %" PRIu64 ")",
+              st.jobs_running, st.memory_reserved);
+
+        r = cgov_kill_by_name(pool[P_R], "survivor");
+        CHECK(r == 1, "cgov_kill_by_name(adopt, \"survivor\") -> 1 (got %d)", r);
+        r = cgov_kill_by_name(pool[P_R], "survivor");
+        CHECK(r == 0, "a second call -> 0 (got %d %s)", r, E(r));
+        CHECK(wait_dead(spid, 10000), "survivor (pid %ld) is dead", (long) spid);
+        bool idle = wait_running(pool[P_R], 0, 10000, &st);
+        CHECK(idle, "adopt shows 0 running (got %" PRIu32 ")", st.jobs_running);
+        CHECK(leaf[0] && wait_gone(leaf, 5000), "survivor's leaf %s is gone", leaf);
+        check_idle(P_R, "after the kill");
+        check_idle(P_RI, "after the kill");
+
+        /* The pool's job_memory_default came back too. */
+        s = job_spec(sleep60, NULL, 0, -1);
+        cgov_job *dflt = submit_ok(P_RI, &s, "sleep 60 naming no memory");
+        r = stat_of(pool[P_RI], &st);
+        CHECK(r == 0 && st.memory_reserved == 6 * MiB, "it reserves adopt/inner's job_memory_default "
+              "6 MiB (got %" PRIu64 ")", st.memory_reserved);
+        finish_killed(dflt, "the default-memory job");
+}
+
+/* After the re-adoption: every pool idle, no leaf anywhere. */
+static void test_final_idle(void) {
+        section("in the end every pool is idle and no leaf is left");
+        for (int p = 0; p < N_POOLS; p++)
+                check_idle(p, "at the end");
+        int bad = walk_unexpected("");
+        CHECK(bad == 0, "below the root only pool directories remain, no job leaves (%d others)", bad);
+}
+
 static void test_final_status(void) {
         section("every reservation came back; counters match");
         for (int p = 0; p < N_POOLS; p++) {
@@ -1098,7 +2142,8 @@ static void test_close_and_cleanup(void) {
         char path[PATH_MAX];
 
         section("cgov_close and cleanup");
-        cgov_close(gov);
+        if (gov)
+                cgov_close(gov);
         gov = NULL;
         int bad = walk_unexpected("");
         CHECK(bad == 0, "after cgov_close the root holds only pool directories, no job leaves "
@@ -1174,7 +2219,15 @@ int main(int argc, char **argv) {
                         test_kill_tree();
                         test_await_timeout();
                         test_bad_input();
+                        test_waiting();
+                        test_killing();
+                        test_pool_changes();
+                        test_slots();
+                        test_call();
                         test_final_status();
+                        test_readopt();
+                        if (gov && pools_ok())
+                                test_final_idle();
                 }
                 test_close_and_cleanup();
         }
