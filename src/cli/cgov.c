@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check-policy.h"
 #include "doctor.h"
 #include "macro.h"
 
@@ -26,6 +27,7 @@ static int help_main(int argc, char *argv[]);
 /* In the order `cgov --help` lists them. A new command is one line here,
  * its own file, and a section in docs/man/cgov.1. */
 static const Command commands[] = {
+        { "check-policy", check_policy_main, "check the pool policy files of a directory without applying them" },
         { "doctor", doctor_main, "explain what this host can enforce, and what to do about the rest" },
         { "help", help_main, "show this help, or a command's (cgov help COMMAND)" },
 };
