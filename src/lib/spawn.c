@@ -165,11 +165,9 @@ static pid_t clone_plain(int *ret_pidfd) {
                 /* Before 5.3: fork and open the pidfd after the fact. The pid
                  * cannot be reused in between: it is our unreaped child. */
                 pid = fork();
-                if (pid > 0) {
+                if (pid > 0)
+                        /* On failure the caller kills and reaps it by pid. */
                         *ret_pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-                        if (*ret_pidfd < 0)
-                                return -1; /* the caller kills and reaps it by pid */
-                }
         }
         return pid;
 }
