@@ -94,7 +94,7 @@ struct cgov_job {
         uint64_t queue_deadline_usec;  /* CLOCK_MONOTONIC; 0: waits forever */
         JobState state;
         JobKill kill;
-        bool adopted;                  /* re-adopted: not our child, no exit status */
+        bool adopted;                  /* re-adopted; once ended: its exit status is unknown */
         int start_error;               /* a queued job that could not start: -errno */
         int leaf_fd, pidfd;
         pid_t pid;

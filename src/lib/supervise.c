@@ -133,12 +133,14 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
 static void job_main_ended(cgov_job *j) {
         int code = 0, status = 0;
 
-        /* A re-adopted job is not our child: its pidfd says it ended, but
-         * its status went to its parent. Our own child cannot fail here
-         * unless the host program reaped it behind our back (cgov_call's
-         * fork() child sends SIGCHLD): then its status is lost too. */
-        if (j->adopted || spawn_reap(j->pidfd, &code, &status) < 0)
-                j->adopted = true;
+        /* A job re-adopted from another process is not our child: waitid()
+         * says ECHILD at once and its status is lost. One re-adopted by this
+         * same process (cgov_close, then cgov_open) still is our child:
+         * reaping it gives its real status and leaves no zombie. Our own
+         * child can fail here only if the host program reaped it behind our
+         * back (cgov_call's fork() child sends SIGCHLD). From here on,
+         * `adopted` means "no exit status". */
+        j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
         j->result.wall_usec = now_usec() - j->start_usec;
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         if (j->exit_source)

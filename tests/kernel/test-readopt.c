@@ -243,3 +243,19 @@ Test(readopt, a_job_outlives_the_crash_of_its_governor_s_process_and_is_readopte
         fx_assert_pool_idle(p);
         cr_assert_eq(fx_count_leaves(fx_root), 0);
 }
+
+Test(readopt, a_job_readopted_by_the_process_that_started_it_is_reaped_not_left_a_zombie) {
+        make_pools();
+        cgov_job *j = fx_submit(find("shared/a"), (struct cgov_job_spec) { .argv = ARGV("sleep", "1") });
+        pid_t pid = cgov_job_pid(j);
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%d", (int) pid);
+        cgov_job_free(j);
+        reopen();
+
+        /* The job is still this process's child: once it ends, the new
+         * governor reaps it, so nothing of it is left in /proc. */
+        cr_assert(wait_idle(find("shared/a"), 10000), "the re-adopted job ends");
+        fx_assert_pool_idle(find("shared"));
+        cr_assert_not(fx_exists(proc), "pid %d is reaped, not a zombie", (int) pid);
+}
