@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cgroup-fs.h"
+#include "fileio.h"
 #include "macro.h"
 
 int cg_write(int dfd, const char *file, const char *value) {
@@ -35,25 +36,10 @@ int cg_write_u64(int dfd, const char *file, uint64_t value) {
 
 int cg_read(int dfd, const char *file, char *buf, size_t size) {
         _cleanup_close_ int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        size_t len = 0;
 
         if (fd < 0)
                 return negative_errno();
-        for (;;) {
-                if (len + 1 >= size)
-                        return -EFBIG;
-                ssize_t n = read(fd, buf + len, size - 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = '\0';
-        return 0;
+        return read_full_fd(fd, buf, size, NULL);
 }
 
 /* A number ends at a space or the line's end; anything else is malformed. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "policy-internal.h"
@@ -430,6 +431,7 @@ static int file_read(int dfd, const char *name, char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t len = 0;
+        int r;
 
         /* O_NONBLOCK: a FIFO named x.pool must not hang the daemon. */
         fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -441,23 +443,13 @@ static int file_read(int dfd, const char *name, char **ret, size_t *ret_len) {
                 return 1;
         if (st.st_size > POLICY_FILE_SIZE_MAX)
                 return -EFBIG;
-        /* Read up to one byte past the bound: the file may have grown. */
+        /* The file may have grown since fstat(): the read is bounded too. */
         buf = malloc(POLICY_FILE_SIZE_MAX + 1);
         if (!buf)
                 return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, POLICY_FILE_SIZE_MAX + 1 - len);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > POLICY_FILE_SIZE_MAX)
-                        return -EFBIG;
-        }
+        r = read_full_fd(fd, buf, POLICY_FILE_SIZE_MAX + 1, &len);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
