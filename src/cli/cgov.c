@@ -10,7 +10,11 @@
 
 #include "check-policy.h"
 #include "doctor.h"
+#include "kill.h"
 #include "macro.h"
+#include "reload.h"
+#include "run.h"
+#include "status.h"
 
 #define EXIT_USAGE 2
 
@@ -27,6 +31,13 @@ static int help_main(int argc, char *argv[]);
 /* In the order `cgov --help` lists them. A new command is one line here,
  * its own file, and a section in docs/man/cgov.1. */
 static const Command commands[] = {
+        { "run", run_main, "run a command as a job in a pool of cgovd, and exit as it does" },
+        { "wait", wait_main, "wait for a job started with 'cgov run --detach', and exit as it did" },
+        { "status", status_main, "show the pools: memory reserved and used, jobs running and queued" },
+        { "jobs", jobs_main, "show the jobs you may see, queued, running or ended" },
+        { "kill", kill_main, "kill a job by its id, or the jobs of a name" },
+        { "flush", flush_main, "kill every job of a pool" },
+        { "reload", reload_main, "have cgovd apply its policy again, or say what is wrong with it" },
         { "check-policy", check_policy_main, "check the pool policy files of a directory without applying them" },
         { "doctor", doctor_main, "explain what this host can enforce, and what to do about the rest" },
         { "help", help_main, "show this help, or a command's (cgov help COMMAND)" },

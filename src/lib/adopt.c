@@ -44,9 +44,9 @@ void adopt_record_job(const cgov_job *j) {
 
         int n = snprintf(buf, sizeof buf,
                          "memory=%" PRIu64 " pids_max=%" PRIu32 " timeout_ms=%" PRIu64 " start_usec=%" PRIu64
-                         " pid=%d%s%s",
-                         j->memory, j->pids_max, j->timeout_ms, j->start_usec, (int) j->pid, j->name ? " name=" : "",
-                         j->name ?: "");
+                         " pid=%d uid=%u%s%s",
+                         j->memory, j->pids_max, j->timeout_ms, j->start_usec, (int) j->pid, (unsigned) j->owner,
+                         j->name ? " name=" : "", j->name ?: "");
         (void) fsetxattr(j->leaf_fd, JOB_XATTR, buf, (size_t) n, 0);
 }
 
@@ -148,6 +148,8 @@ static int adopt_job(cgov *g, cgov_pool *p, const char *leaf, uint64_t id) {
         if (have && record_u64(rec, "timeout_ms", &v))
                 j->timeout_ms = MIN(v, UINT64_MAX / 1000);
         j->start_usec = have && record_u64(rec, "start_usec", &v) ? v : now_usec();
+        /* Without a record, the job is root's: only root may then see it. */
+        j->owner = have && record_u64(rec, "uid", &v) && v < UINT32_MAX ? (uid_t) v : 0;
         const char *name = have ? strstr(rec, " name=") : NULL;
         if (name && !(j->name = strdup(name + 6))) {
                 job_unref(j);

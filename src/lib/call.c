@@ -76,6 +76,8 @@ _public_ int cgov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_jo
         assert_return(fn, -EINVAL);
         assert_return(res, -EINVAL);
         assert_return(!out == !out_len, -EINVAL);
+        /* A function of this process cannot run in the daemon's leaves. */
+        assert_return(!p->g->client, -EOPNOTSUPP);
         if (!spec)
                 spec = &none;
 
@@ -88,7 +90,7 @@ _public_ int cgov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_jo
                 return negative_errno();
 
         JobLaunch call = { .fn = fn, .fn_arg = arg, .out_fd = out_write };
-        r = job_submit(p, spec, &call, &j, res);
+        r = job_submit(p, spec, &call, NULL, &j, res);
         if (r < 0)
                 return r;
         if (job_state(j) >= JOB_RUNNING)

@@ -8,6 +8,7 @@
 
 #include "cgroup-fs.h"
 #include "cgroup-root.h"
+#include "client.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -29,6 +30,8 @@ void governor_wake(cgov *g) {
 }
 
 static void governor_free(cgov *g) {
+        if (g->client)
+                client_governor_free(g);
         for (size_t i = g->n_pools; i > 0; i--)
                 pool_free(g->pools[i - 1]);
         free(g->pools);
@@ -214,18 +217,11 @@ static int root_setup(cgov *g) {
         return 0;
 }
 
-_public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
-        static const struct cgov_options defaults = {};
+int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(cgov_job *j, void *userdata),
+                  void *userdata) {
         _cleanup_free_ char *root = NULL;
         cgov *g;
         int r;
-
-        assert_return(ret, -EINVAL);
-        if (!opts)
-                opts = &defaults;
-        assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
-        /* Client mode (cgovd) is not part of this library version yet. */
-        assert_return(!opts->address, -EOPNOTSUPP);
 
         if (opts->cgroup_root) {
                 r = cg_root_path_check(opts->cgroup_root);
@@ -250,6 +246,8 @@ _public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
         g->root_fd = g->wake_fd = -EBADF;
         g->flags = opts->flags;
         g->next_job_id = 1;
+        g->end_hook = end_hook;
+        g->end_hook_userdata = userdata;
         pthread_mutex_init(&g->lock, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -277,9 +275,61 @@ _public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
         return 0;
 }
 
+_public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
+        static const struct cgov_options defaults = {};
+
+        assert_return(ret, -EINVAL);
+        if (!opts)
+                opts = &defaults;
+        assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
+        if (opts->address)
+                return client_open(opts, ret);
+        return governor_open(ret, opts, NULL, NULL);
+}
+
+int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n) {
+        size_t n = 0;
+
+        pthread_mutex_lock(&g->lock);
+        cgov_pool **v = malloc(MAX(g->n_pools, 1) * sizeof *v);
+        if (v)
+                for (size_t i = 0; i < g->n_pools; i++)
+                        if (!g->pools[i]->released)
+                                v[n++] = g->pools[i];
+        pthread_mutex_unlock(&g->lock);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int governor_jobs(cgov *g, cgov_job ***ret, size_t *ret_n) {
+        size_t n = 0, cap = 0;
+        cgov_job **v;
+
+        pthread_mutex_lock(&g->lock);
+        for (cgov_job *j = g->jobs; j; j = j->next)
+                cap++;
+        v = malloc(MAX(cap, 1) * sizeof *v);
+        if (v)
+                for (cgov_job *j = g->jobs; j; j = j->next)
+                        v[n++] = job_ref(j);
+        pthread_mutex_unlock(&g->lock);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 _public_ void cgov_close(cgov *g) {
         if (!g)
                 return;
+        if (g->client) {
+                client_close(g);
+                return;
+        }
 
         pthread_mutex_lock(&g->lock);
         g->closed = true;

@@ -23,6 +23,7 @@
 #include "cgov.h"
 #include "ledger.h"
 #include "names.h"
+#include "spawn.h"
 
 #define DEFAULT_JOB_MEMORY (UINT64_C(64) << 20)
 
@@ -71,6 +72,7 @@ typedef struct JobLaunch {
         cgov_fn fn;                    /* cgov_call: run fn(arg, out_fd) instead of exec */
         void *fn_arg;
         int out_fd;
+        const SpawnCreds *creds;       /* NULL: as the caller */
 } JobLaunch;
 
 typedef struct JobCopy {
@@ -95,6 +97,9 @@ struct cgov_job {
         JobState state;
         JobKill kill;
         bool adopted;                  /* re-adopted; once ended: its exit status is unknown */
+        uid_t owner;                   /* whom it runs as (recorded, so it survives re-adoption) */
+        bool run_as;                   /* creds say whom it runs as (job_submit's creds) */
+        SpawnCreds creds;              /* with run_as; creds.groups is owned */
         int start_error;               /* a queued job that could not start: -errno */
         int leaf_fd, pidfd;
         pid_t pid;
@@ -146,10 +151,29 @@ struct cgov {
         int wake_fd;
         cgov_job *incoming;
         bool quit;
+
+        struct Client *client;         /* client mode (client.c); NULL: embedded */
+
+        /* governor_open()'s end hook: called, lock held, whenever a job ends. */
+        void (*end_hook)(cgov_job *j, void *userdata);
+        void *end_hook_userdata;
 };
 
 /* governor.c */
 void governor_unref(cgov *g);
+/* cgov_open for cgovd, which serves many jobs from one event loop and cannot
+ * block in cgov_await: end_hook(j, userdata) runs with the governor's lock
+ * held on whichever thread ends j, re-adopted jobs included (even one that
+ * ends before this returns); it must not call into the governor (take a
+ * job_ref and write to an eventfd). */
+int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(cgov_job *j, void *userdata),
+                  void *userdata);
+/* Every live pool (not released), parents before children; the array is the
+ * caller's to free, the handles stay the governor's. */
+int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n);
+/* A reference to every job not yet ended, for a caller that did not submit
+ * them (re-adopted ones): each is the caller's to cgov_job_free. */
+int governor_jobs(cgov *g, cgov_job ***ret, size_t *ret_n);
 void governor_wake(cgov *g);
 uint64_t now_usec(void);
 
@@ -165,9 +189,29 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
 void pool_settle(cgov_pool *p);
 
 /* job.c */
-int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, cgov_job **ret,
-               struct cgov_result *res);
+/* creds: run as that user (cgovd), argv[0] looked up by the child as them;
+ * NULL: as the caller. */
+int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, const SpawnCreds *creds,
+               cgov_job **ret, struct cgov_result *res);
+/* A consistent snapshot of a job for cgovd's listings. */
+typedef struct JobInfo {
+        uint64_t id;
+        cgov_pool *pool;
+        uid_t owner;
+        JobState state;
+        pid_t pid;
+        uint64_t memory;
+        uint64_t start_usec;           /* CLOCK_MONOTONIC; 0 while queued */
+        char name[NAME_MAX_LEN + 1];   /* "" when unnamed */
+        char leaf[NAME_MAX_LEN + 24];  /* "" while queued */
+        bool adopted;
+} JobInfo;
+void job_info(cgov_job *j, JobInfo *ret);
+/* Called wherever a job becomes ENDED, lock held: wakes cgov_await, runs
+ * the end hook. */
+void job_ended_notify(cgov_job *j);
 void job_unref(cgov_job *j);
+cgov_job *job_ref(cgov_job *j);
 /* Ends a job whose process never started: lock held; the governor's
  * reference is dropped by the caller after unlocking (job_unref). */
 void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error);

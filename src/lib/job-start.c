@@ -86,6 +86,8 @@ static int job_spawn(cgov_job *j, const JobLaunch *l) {
 
         SpawnParams sp = {
                 .path = l->program,
+                .search_path = l->program ? NULL : spawn_search_path(l->envp),
+                .creds = l->creds,
                 .argv = l->argv,
                 .envp = l->envp,
                 .cwd = l->cwd,

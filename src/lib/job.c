@@ -5,9 +5,11 @@
 #include <time.h>
 
 #include "cgroup-fs.h"
+#include "client.h"
 #include "internal.h"
 #include "macro.h"
 #include "spawn.h"
+#include "strv.h"
 
 /* A job's life: admitted (or queued, then admitted) → leaf made, limits
  * written → started in the leaf → main process reaped by the supervisor →
@@ -40,27 +42,6 @@ void job_list_remove(cgov_job *j) {
         j->prev = j->next = NULL;
 }
 
-static void strv_free(char **v) {
-        for (char **i = v; i && *i; i++)
-                free(*i);
-        free(v);
-}
-
-static char **strv_copy(const char *const *v) {
-        size_t n = 0;
-        while (v[n])
-                n++;
-        char **c = calloc(n + 1, sizeof *c);
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(v[i]))) {
-                        strv_free(c);
-                        return NULL;
-                }
-        return c;
-}
-
 static void job_copy_free(JobCopy *c) {
         strv_free(c->argv);
         strv_free(c->envp);
@@ -91,6 +72,11 @@ static int job_copy_spec(JobCopy *c, const struct cgov_job_spec *spec, bool exec
         return 0;
 }
 
+cgov_job *job_ref(cgov_job *j) {
+        __atomic_add_fetch(&j->n_ref, 1, __ATOMIC_RELAXED);
+        return j;
+}
+
 void job_unref(cgov_job *j) {
         if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return;
@@ -98,6 +84,7 @@ void job_unref(cgov_job *j) {
         safe_close(j->leaf_fd);
         safe_close(j->pidfd);
         job_copy_free(&j->copy);
+        free((gid_t *) j->creds.groups);
         free(j->name);
         free(j->program);
         free(j->cgroup);
@@ -146,13 +133,54 @@ void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, in
         j->start_error = start_error;
         j->state = JOB_ENDED;
         job_list_remove(j);
-        pthread_cond_broadcast(&j->g->job_ended);
+        job_ended_notify(j);
 }
 
-static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program, cgov_job **ret) {
+void job_ended_notify(cgov_job *j) {
+        cgov *g = j->g;
+
+        pthread_cond_broadcast(&g->job_ended);
+        if (g->end_hook)
+                g->end_hook(j, g->end_hook_userdata);
+}
+
+void job_info(cgov_job *j, JobInfo *ret) {
+        pthread_mutex_lock(&j->g->lock);
+        *ret = (JobInfo) {
+                .id = j->id,
+                .pool = j->pool,
+                .owner = j->owner,
+                .state = j->state,
+                .pid = j->pid,
+                .memory = j->memory,
+                .start_usec = j->state >= JOB_RUNNING ? j->start_usec : 0,
+                .adopted = j->adopted,
+        };
+        if (j->name)
+                snprintf(ret->name, sizeof ret->name, "%s", j->name);
+        if (j->state >= JOB_RUNNING)
+                snprintf(ret->leaf, sizeof ret->leaf, "%s", j->leaf);
+        pthread_mutex_unlock(&j->g->lock);
+}
+
+static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program, const SpawnCreds *creds,
+                   cgov_job **ret) {
         cgov_job *j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
+        j->owner = getuid();
+        if (creds) {
+                gid_t *groups = NULL;
+                if (creds->n_groups > 0 &&
+                    !(groups = memdup_array(creds->groups, creds->n_groups, sizeof *groups))) {
+                        free(j);
+                        return -ENOMEM;
+                }
+                j->run_as = true;
+                j->owner = creds->uid;
+                j->creds = *creds;
+                j->creds.groups = groups;
+        }
         j->g = p->g;
         j->pool = p;
         j->n_ref = 2; /* the caller's handle and the governor's watch */
@@ -162,6 +190,7 @@ static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program
         j->pids_max = spec->pids_max;
         j->timeout_ms = spec->timeout_ms;
         if (spec->name && !(j->name = strdup(spec->name))) {
+                free((gid_t *) j->creds.groups);
                 free(j);
                 return -ENOMEM;
         }
@@ -181,13 +210,14 @@ static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *s
                 .cwd = spec->cwd,
                 .stdio = (spec->flags & CGOV_JOB_STDIO) ? stdio : NULL,
                 .pids_max = spec->pids_max,
+                .creds = j->run_as ? &j->creds : NULL,
         };
 }
 
 /* Submits a job; `call` is cgov_call's function, NULL for a program. On a
  * refusal *res says why; on any failure nothing stays behind. */
-int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, cgov_job **ret,
-               struct cgov_result *res) {
+int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, const SpawnCreds *creds,
+               cgov_job **ret, struct cgov_result *res) {
         _cleanup_free_ char *program = NULL;
         cgov *g = p->g;
         cgov_job *j;
@@ -198,13 +228,14 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
         if (r < 0)
                 return r;
         /* Looked up before anything is reserved: a missing program is the
-         * caller's error, not a job that starts and exits 127. */
-        if (!call) {
+         * caller's error, not a job that starts and exits 127. A job that
+         * runs as someone else looks it up itself, as them (spawn.c). */
+        if (!call && !creds) {
                 r = spawn_find_program(spec->argv[0], (char *const *) spec->envp, &program);
                 if (r < 0)
                         return r;
         }
-        r = job_new(p, spec, TAKE_PTR(program), &j);
+        r = job_new(p, spec, TAKE_PTR(program), creds, &j);
         if (r < 0)
                 return r;
         if (call) {
@@ -274,7 +305,11 @@ _public_ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_jo
         assert_return(p, -EINVAL);
         assert_return(spec, -EINVAL);
         assert_return(ret, -EINVAL);
-        return job_submit(p, spec, NULL, ret, &refusal);
+        if (p->g->client) {
+                int r = spec_check(spec, true);
+                return r < 0 ? r : client_submit(p, spec, ret, &refusal);
+        }
+        return job_submit(p, spec, NULL, NULL, ret, &refusal);
 }
 
 _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
@@ -286,6 +321,8 @@ _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res
         assert_return(res, -EINVAL);
         assert_return(timeout_ms >= -1, -EINVAL);
         g = j->g;
+        if (g->client)
+                return client_await(j, timeout_ms, res);
 
         if (timeout_ms > 0) {
                 clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -333,7 +370,12 @@ _public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgo
         assert_return(spec, -EINVAL);
         assert_return(res, -EINVAL);
 
-        r = job_submit(p, spec, NULL, &j, res);
+        if (p->g->client) {
+                r = spec_check(spec, true);
+                if (r >= 0)
+                        r = client_submit(p, spec, &j, res);
+        } else
+                r = job_submit(p, spec, NULL, NULL, &j, res);
         if (r < 0)
                 return r;
         r = cgov_await(j, -1, res);
@@ -369,6 +411,8 @@ _public_ int cgov_kill(cgov_job *j) {
 
         assert_return(j, -EINVAL);
         g = j->g;
+        if (g->client)
+                return client_kill(j);
 
         pthread_mutex_lock(&g->lock);
         if (j->state == JOB_ENDED || g->closed)
@@ -398,17 +442,23 @@ static int kill_matching(cgov_pool *p, const char *name) {
 _public_ int cgov_kill_by_name(cgov_pool *p, const char *name) {
         assert_return(p, -EINVAL);
         assert_return(job_name_is_valid(name), -EINVAL);
+        if (p->g->client)
+                return client_kill_by_name(p, name);
         return kill_matching(p, name);
 }
 
 _public_ int cgov_flush(cgov_pool *p) {
         assert_return(p, -EINVAL);
+        if (p->g->client)
+                return client_flush(p);
         return kill_matching(p, NULL);
 }
 
 _public_ pid_t cgov_job_pid(cgov_job *j) {
         if (!j)
                 return 0;
+        if (j->g->client)
+                return client_job_pid(j);
         /* pid and leaf are written by whichever thread starts the job, and
          * published under the lock by job_started(). */
         pthread_mutex_lock(&j->g->lock);
@@ -420,6 +470,8 @@ _public_ pid_t cgov_job_pid(cgov_job *j) {
 _public_ const char *cgov_job_cgroup(cgov_job *j) {
         if (!j)
                 return NULL;
+        if (j->g->client)
+                return client_job_cgroup(j);
         pthread_mutex_lock(&j->g->lock);
         const char *cg = j->state >= JOB_RUNNING ? j->cgroup : NULL;
         pthread_mutex_unlock(&j->g->lock);

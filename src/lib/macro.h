@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _public_ __attribute__((visibility("default")))
@@ -65,6 +66,16 @@ static inline void closedirp(DIR **d) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
+
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+static inline void *memdup_array(const void *p, size_t n, size_t size) {
+        void *c = reallocarray(NULL, n, size);
+        return c ? memcpy(c, p, n * size) : NULL;
+}
 
 /* errno as a negative return value; never 0, so a caller's "r < 0" holds even
  * when a libc function failed without setting errno. */

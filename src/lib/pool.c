@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cgroup-fs.h"
+#include "client.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -192,6 +193,8 @@ _public_ int cgov_pool_create(cgov *g, const char *path, const struct cgov_pool_
         assert_return(g, -EINVAL);
         assert_return(path, -EINVAL);
         assert_return(ret, -EINVAL);
+        /* Client mode: the daemon's policy makes the pools. */
+        assert_return(!g->client, -EPERM);
         assert_return(pool_path_is_valid(path, NULL), -EINVAL);
         if (!lim)
                 lim = &none;
@@ -228,6 +231,8 @@ _public_ int cgov_pool_find(cgov *g, const char *path, cgov_pool **ret) {
         assert_return(g, -EINVAL);
         assert_return(path, -EINVAL);
         assert_return(ret, -EINVAL);
+        if (g->client)
+                return client_pool_find(g, path, ret);
 
         pthread_mutex_lock(&g->lock);
         p = pool_lookup(g, path);
@@ -244,6 +249,7 @@ _public_ int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *l
 
         assert_return(p, -EINVAL);
         assert_return(lim, -EINVAL);
+        assert_return(!p->g->client, -EPERM);
         r = limits_check(lim);
         if (r < 0)
                 return r;
@@ -276,6 +282,7 @@ _public_ int cgov_pool_release(cgov_pool *p) {
         cgov *g;
 
         assert_return(p, -EINVAL);
+        assert_return(!p->g->client, -EPERM);
         g = p->g;
 
         pthread_mutex_lock(&g->lock);
@@ -300,6 +307,8 @@ _public_ int cgov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
 
         assert_return(p, -EINVAL);
         assert_return(st, -EINVAL);
+        if (p->g->client)
+                return client_pool_status(p, st);
 
         pthread_mutex_lock(&p->g->lock);
         s.memory_max = p->limits.memory_max;

@@ -132,6 +132,7 @@ static JobLaunch launch_of_copy(const cgov_job *j) {
                 .fn = j->fn,
                 .fn_arg = j->fn_arg,
                 .out_fd = j->out_fd,
+                .creds = j->run_as ? &j->creds : NULL,
         };
 }
 

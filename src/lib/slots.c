@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "client.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -11,6 +12,8 @@ _public_ int cgov_acquire(cgov_pool *p, unsigned n) {
 
         assert_return(p, -EINVAL);
         assert_return(n <= INT32_MAX, -ERANGE);
+        if (p->g->client)
+                return client_acquire(p, n);
 
         pthread_mutex_lock(&p->g->lock);
         if (!p->released && !p->g->closed) {
@@ -28,6 +31,8 @@ _public_ int cgov_release(cgov_pool *p, unsigned n) {
         int r = 0;
 
         assert_return(p, -EINVAL);
+        if (p->g->client)
+                return client_release(p, n);
 
         pthread_mutex_lock(&p->g->lock);
         if (n > p->slots_acquired)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +33,13 @@ static const char *env_lookup(char *const *envp, const char *key) {
         return NULL;
 }
 
+const char *spawn_search_path(char *const *envp) {
+        const char *path = envp ? env_lookup(envp, "PATH") : NULL;
+        if (!path)
+                path = getenv("PATH");
+        return path ?: DEFAULT_PATH;
+}
+
 int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
         const char *path;
         int last = -ENOENT;
@@ -45,12 +53,7 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
                 *ret_path = p;
                 return 0;
         }
-        path = envp ? env_lookup(envp, "PATH") : NULL;
-        if (!path)
-                path = getenv("PATH");
-        if (!path)
-                path = DEFAULT_PATH;
-
+        path = spawn_search_path(envp);
         for (const char *s = path;;) {
                 const char *e = strchrnul(s, ':');
                 _cleanup_free_ char *candidate = NULL;
@@ -74,7 +77,8 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
 }
 
 /* The child's common steps, async-signal-safe: into the leaf (the gate,
- * when the process was not born there), stdio, working directory. -1 with
+ * when the process was not born there), stdio, whom it runs as, working
+ * directory (entered as that user, so that its permissions apply). -1 with
  * errno on failure. */
 static int child_enter(const SpawnParams *sp, int procs_fd) {
         if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1)
@@ -90,9 +94,51 @@ static int child_enter(const SpawnParams *sp, int procs_fd) {
                         if (dup2(src[i], i) < 0)
                                 return -1;
         }
+        if (sp->creds) {
+                /* Raw system calls: glibc's setuid() and friends signal every
+                 * thread the parent had, and the child has only this one. */
+                if (syscall(SYS_setgroups, sp->creds->n_groups, sp->creds->groups) < 0 ||
+                    syscall(SYS_setresgid, sp->creds->gid, sp->creds->gid, sp->creds->gid) < 0 ||
+                    syscall(SYS_setresuid, sp->creds->uid, sp->creds->uid, sp->creds->uid) < 0)
+                        return -1;
+        }
         if (sp->cwd && chdir(sp->cwd) < 0)
                 return -1;
         return 0;
+}
+
+/* execvpe() without its allocations, for the child: each PATH entry in turn,
+ * tried as the user the job runs as, so that a lookup never tells a tenant
+ * about files only root may see. Returns with errno set as execvp() would. */
+static void child_execvpe(const char *name, char *const *argv, char *const *envp, const char *search) {
+        char buf[PATH_MAX];
+        bool denied = false;
+
+        if (strchr(name, '/')) {
+                execve(name, argv, envp);
+                return;
+        }
+        for (const char *s = search;;) {
+                const char *e = strchrnul(s, ':');
+                size_t dlen = (size_t) (e - s), nlen = strlen(name);
+
+                if (dlen + 1 + nlen < sizeof buf) {
+                        memcpy(buf, s, dlen);
+                        size_t n = dlen;
+                        if (dlen > 0)
+                                buf[n++] = '/';
+                        memcpy(buf + n, name, nlen + 1);
+                        execve(buf, argv, envp);
+                        if (errno == EACCES)
+                                denied = true;
+                        else if (errno != ENOENT && errno != ENOTDIR)
+                                return; /* found, but it cannot run: say why */
+                }
+                if (*e == '\0')
+                        break;
+                s = e + 1;
+        }
+        errno = denied ? EACCES : ENOENT;
 }
 
 /* In the child, between clone and exec: only async-signal-safe calls (the
@@ -119,7 +165,10 @@ _noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_f
          * fds that lacked O_CLOEXEC already. */
         (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
+        if (sp->path)
+                execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
+        else
+                child_execvpe(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ, sp->search_path);
 fail:
         err = errno;
         (void) !write(err_fd, &err, sizeof err);

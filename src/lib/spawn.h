@@ -6,11 +6,23 @@
 
 /* Starting a job's process directly inside its leaf cgroup. */
 
+/* Whom a job runs as, when not as the caller (cgovd runs tenants' jobs as
+ * the tenant). */
+typedef struct SpawnCreds {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;       /* supplementary groups */
+        size_t n_groups;
+} SpawnCreds;
+
 typedef struct SpawnParams {
-        const char *path;          /* the program, already looked up */
+        const char *path;          /* the program, already looked up; NULL: the child looks
+                                      argv[0] up itself, in search_path, after taking creds */
+        const char *search_path;   /* with path NULL: a PATH value */
+        const SpawnCreds *creds;   /* NULL: the caller's */
         char *const *argv;
         char *const *envp;
-        const char *cwd;           /* NULL: inherit */
+        const char *cwd;           /* NULL: inherit; entered with creds taken */
         const int *stdio;          /* three fds for 0, 1, 2, or NULL: inherit */
         int cgroup_fd;             /* the leaf, O_DIRECTORY */
         bool into_cgroup;          /* clone3(CLONE_INTO_CGROUP); false: the gated fork fallback */
@@ -35,6 +47,9 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd);
 /* Resolves argv[0] the way execvp() would, using PATH from envp when it has
  * one, else the caller's, else the default path. -ENOENT, -EACCES. */
 int spawn_find_program(const char *name, char *const *envp, char **ret_path);
+/* The PATH a lookup in envp uses: its PATH, else the caller's, else the
+ * default. */
+const char *spawn_search_path(char *const *envp);
 
 /* Reaps the child behind pidfd: fills the waitid() status. */
 int spawn_reap(int pidfd, int *ret_code, int *ret_status);

@@ -79,7 +79,7 @@ static void job_finish(cgov_job *j, uint64_t oom_kills) {
         j->pidfd = safe_close(j->pidfd);
         job_list_remove(j);
         pool_settle(j->pool);
-        pthread_cond_broadcast(&g->job_ended);
+        job_ended_notify(j);
         pthread_mutex_unlock(&g->lock);
 
         job_unref(j); /* the governor's watch */

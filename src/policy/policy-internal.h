@@ -81,4 +81,4 @@ const char *quote(char buf[static QUOTE_MAX], const char *s);
 /* Parses l->text as file l->file_index into l->pools and diagnostics. */
 void loader_parse_file(Loader *l);
 
-void strv_free(char **l);
+#include "strv.h"

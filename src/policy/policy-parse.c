@@ -70,14 +70,6 @@ static bool is_key_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-void strv_free(char **l) {
-        if (!l)
-                return;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-}
-
 static int strv_push(char ***l, const char *s, size_t len) {
         size_t n = 0;
         char **t;

@@ -421,10 +421,6 @@ static int name_compare(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static void strv_freep(char ***l) {
-        strv_free(*l);
-}
-
 /* 0 with the contents, 1 when it is not a regular file, or -errno. */
 static int file_read(int dfd, const char *name, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -EBADF;

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* cgovd: one libcgov governor in embedded mode over the delegated subtree,
+ * the administrator's policy on top, and tenants served over a Unix socket
+ * (docs/protocol.md). Single-threaded: every source lives on one sd-event
+ * loop; the governor's own supervisor thread reaches it only through the
+ * job-end eventfd.
+ *
+ *   cgovd.c    main: options, the loop, signals, sd_notify, reload
+ *   tenancy.c  who a peer is, what the policy lets it see and do, pools
+ *   server.c   the listening socket and the connections
+ *   methods.c  one function per protocol method
+ *   jobs.c     the daemon's job table: ownership, ends, waiters, retention
+ */
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "cgov.h"
+#include "policy.h"
+#include "wire.h"
+
+/* Per-uid bounds (docs/protocol.md): what one tenant can make us hold. */
+#define CONNECTIONS_PER_USER_MAX 64
+#define JOBS_PER_USER_MAX 256
+#define RESULTS_PER_USER_MAX 1024
+#define CONNECTIONS_MAX 4096 /* all users together: the fd budget */
+
+typedef struct Daemon Daemon;
+typedef struct Connection Connection;
+typedef struct DaemonJob DaemonJob;
+
+/* A peer: the kernel's SO_PEERCRED, completed from the user database. */
+typedef struct Identity {
+        uid_t uid;
+        gid_t gid;          /* the passwd entry's primary group, else the peer's */
+        pid_t pid;
+        char *name;         /* the user name, or the uid in decimal */
+        char *home;         /* "/" when the user has no entry */
+        gid_t *groups;      /* supplementary groups of the user database */
+        size_t n_groups;
+        bool known;         /* has a passwd entry */
+} Identity;
+
+/* One policy pool's who-may, resolved to ids (index-aligned with
+ * Policy.pools). */
+typedef struct PoolAcl {
+        uid_t *allow_uids, *admin_uids;
+        size_t n_allow_uids, n_admin_uids;
+        gid_t *allow_gids, *admin_gids;
+        size_t n_allow_gids, n_admin_gids;
+} PoolAcl;
+
+struct Daemon {
+        sd_event *event;
+        cgov *gov;
+        char *policy_dir;
+        char *socket_path;          /* NULL when socket-activated */
+        Policy *policy;
+        PoolAcl *acls;
+
+        int listen_fd;
+        sd_event_source *listen_source;
+        Connection *connections;
+        size_t n_connections;
+
+        void *jobs_by_id;           /* tsearch() tree of DaemonJob, by id */
+        size_t n_jobs;              /* live (not ended) */
+        DaemonJob *ended_head, *ended_tail; /* ended, kept for Wait, oldest first */
+        size_t n_ended;
+
+        /* Jobs the governor ended, handed over from whichever thread ended
+         * them (governor_open's end hook). */
+        pthread_mutex_t ended_lock;
+        cgov_job **ended_queue;
+        size_t n_ended_queue, ended_queue_cap;
+        int ended_fd;               /* eventfd */
+        sd_event_source *ended_source;
+
+        /* Per-user counts for the bounds, by uid. */
+        void *users;                /* tsearch() tree of UserCount */
+};
+
+typedef struct UserCount {
+        uid_t uid;
+        unsigned connections, jobs, results;
+} UserCount;
+
+/* ---- tenancy.c ---------------------------------------------------------- */
+int identity_from_peer(int fd, Identity *ret);
+void identity_done(Identity *id);
+
+/* Loads the policy directory and applies it: pools created or changed,
+ * pools the policy no longer has released. On errors the diagnostics are
+ * logged (and returned to a Reload caller in *ret_diag when given) and the
+ * current policy stays. */
+int tenancy_load(Daemon *d, PolicyDiagnostics *ret_diag);
+/* Makes the governor's pools what the loaded policy says (tenancy_load does
+ * it once the governor is open). */
+int tenancy_apply(Daemon *d);
+void tenancy_done(Daemon *d);
+
+/* The pool a request names (NULL: the caller's default, its instance
+ * pool), checked for the caller: 0 with the governor's pool and whether the
+ * caller administers it; -ENOENT when it does not exist or the caller may
+ * neither use nor administer it (*ret_path then says what was looked for);
+ * -EPERM when the caller may see it but not use it (for_use). An instance
+ * pool is made on the first use by its user. */
+int tenancy_pool(Daemon *d, const Identity *who, const char *path, bool for_use, cgov_pool **ret,
+                 bool *ret_admin);
+bool tenancy_may_see(Daemon *d, const Identity *who, const char *path, bool *ret_admin);
+/* The nearest pool on the chain of path that sets the value; 0 if none. */
+uint64_t tenancy_job_memory_max(Daemon *d, const char *path, const char **ret_pool);
+uint64_t tenancy_job_timeout_ms(Daemon *d, const char *path);
+
+UserCount *user_count(Daemon *d, uid_t uid); /* NULL on OOM */
+
+/* ---- server.c ----------------------------------------------------------- */
+/* Slots a connection acquired: returned when it closes. */
+typedef struct SlotHold {
+        cgov_pool *pool;
+        unsigned n;
+} SlotHold;
+
+struct Connection {
+        Daemon *d;
+        Wire *wire;
+        sd_event_source *io;
+        Identity who;
+        DaemonJob *waiting_for;      /* a parked Wait: no other request is read meanwhile */
+        sd_event_source *wait_timer;
+        Connection *wprev, *wnext;   /* DaemonJob.waiters */
+        Connection *prev, *next;     /* Daemon.connections */
+        SlotHold *slots;
+        size_t n_slots;
+        bool dead;                   /* failed: closed once the current callback is done */
+};
+
+int server_listen(Daemon *d);
+void server_done(Daemon *d);
+/* Queues a reply (takes it) and flushes what the socket takes now. */
+void connection_reply(Connection *c, json_object *reply);
+/* A Wait that held the connection was answered: reading resumes. */
+void connection_resume(Connection *c);
+
+/* ---- methods.c ---------------------------------------------------------- */
+/* Handles one request; takes the fds (closes those it does not keep).
+ * Replies through connection_reply(), now or, for a Wait, later. Returns
+ * 1 when the connection now waits for a job. */
+int method_dispatch(Connection *c, Daemon *d, json_object *msg, int *fds, size_t n_fds);
+/* A connection closing: slots it held go back. */
+void methods_connection_closed(Connection *c, Daemon *d);
+
+/* ---- jobs.c ------------------------------------------------------------- */
+struct DaemonJob {
+        uint64_t id;
+        cgov_job *job;               /* NULL once ended: the result is here */
+        uid_t owner;
+        char *user;                  /* the owner's name, for logs */
+        char *pool;                  /* path */
+        char *name;
+        char *argv0;
+        bool ended;
+        struct cgov_result result;
+        int start_error;
+        Connection *waiters;         /* Wait calls parked on this job */
+        DaemonJob *eprev, *enext;    /* Daemon.ended_* */
+};
+
+int jobs_setup(Daemon *d);         /* the eventfd: before the governor opens */
+void jobs_done(Daemon *d);
+/* The governor's end hook (any thread, governor lock held). */
+void jobs_end_hook(cgov_job *j, void *userdata);
+/* After the governor opened: take over every job it re-adopted. */
+int jobs_adopt(Daemon *d);
+/* Registers a job just submitted for who in pool. */
+int jobs_add(Daemon *d, cgov_job *j, const Identity *who, const char *pool, const char *name, const char *argv0,
+             DaemonJob **ret);
+DaemonJob *jobs_find(Daemon *d, uint64_t id);
+/* The job if who may see it (owner, an administrator of its pool, root);
+ * *ret_admin tells which. */
+DaemonJob *jobs_find_visible(Daemon *d, const Identity *who, uint64_t id, bool *ret_admin);
+/* Parks c on j until it ends (0) or timeout_ms (-1: forever) runs out. */
+int jobs_wait(Daemon *d, DaemonJob *j, Connection *c, int64_t timeout_ms);
+void jobs_unwait(Connection *c);    /* c closes or its wait timed out */
+/* The reply to a Wait on an ended job; drops the record when who owns it. */
+json_object *jobs_collect(Daemon *d, DaemonJob *j, const Identity *who);
+json_object *jobs_to_json(Daemon *d, DaemonJob *j);
+/* Iterates live and kept jobs. */
+void jobs_foreach(Daemon *d, void (*fn)(DaemonJob *j, void *userdata), void *userdata);
+/* For the STATUS= line. */
+size_t jobs_running(Daemon *d);
+
+/* ---- cgovd.c ------------------------------------------------------------ */
+void daemon_update_status(Daemon *d);

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <pwd.h>
+#include <search.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "daemon.h"
+#include "error.h"
+#include "internal.h"
+#include "log.h"
+#include "macro.h"
+#include "protocol.h"
+
+/* The daemon's view of jobs: who owns each one, and its result once ended,
+ * kept until its owner collects it with Wait (or the per-user bound drops
+ * the oldest), so that `cgov run --detach` followed by `cgov wait` works and
+ * a client that lost its connection can come back for the result.
+ *
+ * The governor ends jobs on its supervisor thread; the end hook only queues
+ * them and wakes the loop through an eventfd, so all daemon state is the
+ * loop's alone. */
+
+static int job_cmp(const void *a, const void *b) {
+        uint64_t x = ((const DaemonJob *) a)->id, y = ((const DaemonJob *) b)->id;
+        return x < y ? -1 : x > y;
+}
+
+DaemonJob *jobs_find(Daemon *d, uint64_t id) {
+        DaemonJob key = { .id = id };
+        void *found = tfind(&key, &d->jobs_by_id, job_cmp);
+        return found ? *(DaemonJob **) found : NULL;
+}
+
+static void job_free(DaemonJob *j) {
+        if (!j)
+                return;
+        cgov_job_free(j->job);
+        free(j->user);
+        free(j->pool);
+        free(j->name);
+        free(j->argv0);
+        free(j);
+}
+
+static char *user_name(uid_t uid) {
+        struct passwd *pw = getpwuid(uid);
+        char *s = NULL;
+        if (pw)
+                return strdup(pw->pw_name);
+        return asprintf(&s, "%u", (unsigned) uid) < 0 ? NULL : s;
+}
+
+static int job_insert(Daemon *d, DaemonJob *j) {
+        void *slot = tsearch(j, &d->jobs_by_id, job_cmp);
+        if (!slot)
+                return -ENOMEM;
+        if (*(DaemonJob **) slot != j)
+                return -EEXIST;
+        return 0;
+}
+
+static void ended_unlink(Daemon *d, DaemonJob *j) {
+        if (j->eprev)
+                j->eprev->enext = j->enext;
+        else
+                d->ended_head = j->enext;
+        if (j->enext)
+                j->enext->eprev = j->eprev;
+        else
+                d->ended_tail = j->eprev;
+        j->eprev = j->enext = NULL;
+        d->n_ended--;
+}
+
+/* Forgets an ended job's record. */
+static void job_drop(Daemon *d, DaemonJob *j) {
+        UserCount *u = user_count(d, j->owner);
+        if (u && u->results > 0)
+                u->results--;
+        ended_unlink(d, j);
+        tdelete(j, &d->jobs_by_id, job_cmp);
+        job_free(j);
+}
+
+int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, const char *name, const char *argv0,
+             DaemonJob **ret) {
+        JobInfo info;
+        DaemonJob *j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        job_info(job, &info);
+        j->id = info.id;
+        j->job = job;
+        j->owner = who->uid;
+        j->user = strdup(who->name);
+        j->pool = strdup(pool);
+        j->name = name ? strdup(name) : NULL;
+        j->argv0 = strdup(argv0 ?: "");
+        if (!j->user || !j->pool || (name && !j->name) || !j->argv0 || job_insert(d, j) < 0) {
+                j->job = NULL; /* the caller's still */
+                job_free(j);
+                return -ENOMEM;
+        }
+        d->n_jobs++;
+        UserCount *u = user_count(d, who->uid);
+        if (u)
+                u->jobs++;
+        *ret = j;
+        return 0;
+}
+
+/* A job the governor knew before we did: re-adopted at open. */
+static DaemonJob *job_adopt(Daemon *d, cgov_job *job) {
+        JobInfo info;
+
+        job_info(job, &info);
+        DaemonJob *j = calloc(1, sizeof *j);
+        if (!j)
+                return NULL;
+        j->id = info.id;
+        j->job = job;
+        j->owner = info.owner;
+        j->user = user_name(info.owner);
+        j->pool = strdup(cgov_pool_path(info.pool));
+        j->name = info.name[0] ? strdup(info.name) : NULL;
+        j->argv0 = strdup("");
+        if (!j->user || !j->pool || (info.name[0] && !j->name) || !j->argv0 || job_insert(d, j) < 0) {
+                j->job = NULL;
+                job_free(j);
+                return NULL;
+        }
+        d->n_jobs++;
+        UserCount *u = user_count(d, j->owner);
+        if (u)
+                u->jobs++;
+        LogFields f = { .pool = j->pool, .job = info.leaf, .user = j->user };
+        log_full(LOG_INFO, 0, &f, "Re-adopted job %" PRIu64 " of %s in pool %s.", j->id, j->user, j->pool);
+        return j;
+}
+
+int jobs_adopt(Daemon *d) {
+        _cleanup_free_ cgov_job **v = NULL;
+        size_t n = 0;
+        int r = governor_jobs(d->gov, &v, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                JobInfo info;
+                job_info(v[i], &info);
+                if (jobs_find(d, info.id)) {
+                        cgov_job_free(v[i]);
+                        continue;
+                }
+                if (!job_adopt(d, v[i])) {
+                        cgov_job_free(v[i]);
+                        r = -ENOMEM;
+                }
+        }
+        return r;
+}
+
+json_object *jobs_to_json(Daemon *d, DaemonJob *j) {
+        static const char *const states[] = {
+                [JOB_QUEUED] = "queued", [JOB_STARTING] = "starting", [JOB_RUNNING] = "running",
+                [JOB_ENDING] = "ending", [JOB_ENDED] = "ended",
+        };
+        JobInfo info = { .state = JOB_ENDED };
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        if (j->job)
+                job_info(j->job, &info);
+        json_object_object_add(o, "id", json_object_new_uint64(j->id));
+        json_object_object_add(o, "pool", json_object_new_string(j->pool));
+        json_object_object_add(o, "name", j->name ? json_object_new_string(j->name) : NULL);
+        json_object_object_add(o, "uid", json_object_new_int64(j->owner));
+        json_object_object_add(o, "user", json_object_new_string(j->user));
+        json_object_object_add(o, "state", json_object_new_string(states[info.state]));
+        json_object_object_add(o, "pid", json_object_new_int64(info.pid));
+        if (info.leaf[0]) {
+                _cleanup_free_ char *cg = NULL;
+                cgov_pool *p;
+                if (cgov_pool_find(d->gov, j->pool, &p) >= 0 &&
+                    asprintf(&cg, "%s/%s", cgov_pool_cgroup(p), info.leaf) >= 0)
+                        json_object_object_add(o, "cgroup", json_object_new_string(cg));
+        }
+        json_object_object_add(o, "memoryMax", json_object_new_uint64(info.memory));
+        json_object_object_add(o, "argv0", json_object_new_string(j->argv0));
+        if (info.start_usec > 0)
+                json_object_object_add(o, "runningUsec", json_object_new_uint64(now_usec() - info.start_usec));
+        if (j->ended)
+                json_object_object_add(o, "result", proto_result_to_json(&j->result, j->start_error));
+        return o;
+}
+
+json_object *jobs_collect(Daemon *d, DaemonJob *j, const Identity *who) {
+        json_object *res = proto_result_to_json(&j->result, j->start_error);
+        if (res && who->uid == j->owner)
+                job_drop(d, j);
+        return proto_reply(res);
+}
+
+/* ---- ends ---------------------------------------------------------------------- */
+
+void jobs_end_hook(cgov_job *job, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t one = 1;
+
+        pthread_mutex_lock(&d->ended_lock);
+        if (d->n_ended_queue == d->ended_queue_cap) {
+                size_t cap = MAX(d->ended_queue_cap * 2, 64);
+                cgov_job **q = reallocarray(d->ended_queue, cap, sizeof *q);
+                if (!q) {
+                        /* Out of memory on another thread: this job's result
+                         * is lost to the daemon (logged nowhere: we cannot
+                         * log from here). */
+                        pthread_mutex_unlock(&d->ended_lock);
+                        return;
+                }
+                d->ended_queue = q;
+                d->ended_queue_cap = cap;
+        }
+        d->ended_queue[d->n_ended_queue++] = job_ref(job);
+        pthread_mutex_unlock(&d->ended_lock);
+        (void) !write(d->ended_fd, &one, sizeof one);
+}
+
+static void job_log_end(DaemonJob *j) {
+        const struct cgov_result *r = &j->result;
+        char leaf[96];
+        LogFields f = {
+                .pool = j->pool,
+                .job = leaf,
+                .user = j->user,
+                .outcome = j->start_error ? "failed" : proto_outcome_to_string(r->outcome),
+        };
+
+        snprintf(leaf, sizeof leaf, "%s@%" PRIu64, j->name ?: "job", j->id);
+        if (j->start_error)
+                log_full(LOG_INFO, j->start_error, &f, "Job %s of %s could not start: %m", leaf, j->user);
+        else if (r->outcome == CGOV_OUTCOME_REJECTED)
+                log_full(LOG_INFO, 0, &f, "Job %s of %s refused by pool %s: %s.", leaf, j->user, r->rejected_by,
+                         cgov_strerror(r->rejection));
+        else
+                log_full(LOG_INFO, 0, &f, "Job %s of %s ended: %s %d, peak memory %" PRIu64 " bytes.", leaf, j->user,
+                         f.outcome, r->exit_status, r->memory_peak);
+}
+
+/* Bounds the kept results of one user: the oldest go first. */
+static void results_bound(Daemon *d, uid_t uid) {
+        UserCount *u = user_count(d, uid);
+        for (DaemonJob *j = d->ended_head, *next; u && u->results > RESULTS_PER_USER_MAX && j; j = next) {
+                next = j->enext;
+                if (j->owner == uid && !j->waiters)
+                        job_drop(d, j);
+        }
+}
+
+static void job_ended(Daemon *d, cgov_job *job) {
+        JobInfo info;
+        DaemonJob *j;
+
+        job_info(job, &info);
+        j = jobs_find(d, info.id);
+        if (!j) {
+                /* Re-adopted and ended before jobs_adopt() saw it. */
+                j = job_adopt(d, job_ref(job));
+                if (!j) {
+                        cgov_job_free(job);
+                        log_error("Out of memory: the result of job %" PRIu64 " is lost.", info.id);
+                        return;
+                }
+        }
+        if (j->ended || j->job != job)
+                return;
+
+        int r = cgov_await(job, 0, &j->result);
+        j->start_error = r < 0 && !cgov_is_decision(r) ? r : 0;
+        j->ended = true;
+        cgov_job_free(j->job);
+        j->job = NULL;
+
+        d->n_jobs--;
+        UserCount *u = user_count(d, j->owner);
+        if (u) {
+                u->jobs--;
+                u->results++;
+        }
+        j->eprev = d->ended_tail;
+        if (d->ended_tail)
+                d->ended_tail->enext = j;
+        else
+                d->ended_head = j;
+        d->ended_tail = j;
+        d->n_ended++;
+        job_log_end(j);
+
+        /* Every parked Wait gets the result; the owner's collects it. */
+        bool collected = false;
+        while (j->waiters) {
+                Connection *c = j->waiters;
+                bool owner = c->who.uid == j->owner;
+                json_object *reply = proto_reply(proto_result_to_json(&j->result, j->start_error));
+                jobs_unwait(c);
+                connection_reply(c, reply);
+                connection_resume(c);
+                collected = collected || owner;
+        }
+        if (collected)
+                job_drop(d, j);
+        else
+                results_bound(d, j->owner);
+}
+
+static int on_ended(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Daemon *d = userdata;
+        uint64_t n;
+        cgov_job **q;
+        size_t count;
+
+        (void) !read(fd, &n, sizeof n);
+        pthread_mutex_lock(&d->ended_lock);
+        q = d->ended_queue;
+        count = d->n_ended_queue;
+        d->ended_queue = NULL;
+        d->n_ended_queue = d->ended_queue_cap = 0;
+        pthread_mutex_unlock(&d->ended_lock);
+
+        for (size_t i = 0; i < count; i++) {
+                job_ended(d, q[i]);
+                cgov_job_free(q[i]); /* the hook's reference */
+        }
+        free(q);
+        daemon_update_status(d);
+        return 0;
+}
+
+int jobs_setup(Daemon *d) {
+        pthread_mutex_init(&d->ended_lock, NULL);
+        d->ended_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (d->ended_fd < 0)
+                return negative_errno();
+        return sd_event_add_io(d->event, &d->ended_source, d->ended_fd, EPOLLIN, on_ended, d);
+}
+
+static void free_node(void *p) {
+        job_free(p);
+}
+
+void jobs_done(Daemon *d) {
+        d->ended_source = sd_event_source_disable_unref(d->ended_source);
+        d->ended_fd = safe_close(d->ended_fd);
+        for (size_t i = 0; i < d->n_ended_queue; i++)
+                cgov_job_free(d->ended_queue[i]);
+        free(d->ended_queue);
+        d->ended_queue = NULL;
+        d->n_ended_queue = 0;
+        tdestroy(d->jobs_by_id, free_node);
+        d->jobs_by_id = NULL;
+        pthread_mutex_destroy(&d->ended_lock);
+}
+
+/* ---- waiting --------------------------------------------------------------------- */
+
+static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Connection *c = userdata;
+        jobs_unwait(c);
+        connection_reply(c, proto_error(PROTO_ERROR_TIMEOUT, NULL));
+        connection_resume(c);
+        return 0;
+}
+
+int jobs_wait(Daemon *d, DaemonJob *j, Connection *c, int64_t timeout_ms) {
+        if (timeout_ms >= 0) {
+                int r = sd_event_add_time_relative(d->event, &c->wait_timer, CLOCK_MONOTONIC,
+                                                   (uint64_t) timeout_ms * 1000, 1000, on_wait_timeout, c);
+                if (r < 0)
+                        return r;
+        }
+        c->waiting_for = j;
+        c->wprev = NULL;
+        c->wnext = j->waiters;
+        if (j->waiters)
+                j->waiters->wprev = c;
+        j->waiters = c;
+        return 0;
+}
+
+void jobs_unwait(Connection *c) {
+        DaemonJob *j = c->waiting_for;
+
+        c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+        if (!j)
+                return;
+        if (c->wprev)
+                c->wprev->wnext = c->wnext;
+        else
+                j->waiters = c->wnext;
+        if (c->wnext)
+                c->wnext->wprev = c->wprev;
+        c->wprev = c->wnext = NULL;
+        c->waiting_for = NULL;
+}
+
+/* ---- visibility and iteration ---------------------------------------------------- */
+
+DaemonJob *jobs_find_visible(Daemon *d, const Identity *who, uint64_t id, bool *ret_admin) {
+        DaemonJob *j = jobs_find(d, id);
+        bool admin = who->uid == 0, pool_admin = false;
+
+        if (!j)
+                return NULL;
+        if (!admin && tenancy_may_see(d, who, j->pool, &pool_admin))
+                admin = pool_admin;
+        if (!admin && j->owner != who->uid)
+                return NULL;
+        if (ret_admin)
+                *ret_admin = admin;
+        return j;
+}
+
+static void (*walk_fn)(DaemonJob *j, void *userdata);
+static void *walk_userdata;
+
+static void walk(const void *node, VISIT v, int depth) {
+        if (v == postorder || v == leaf)
+                walk_fn(*(DaemonJob *const *) node, walk_userdata);
+}
+
+void jobs_foreach(Daemon *d, void (*fn)(DaemonJob *j, void *userdata), void *userdata) {
+        /* twalk() has no user data; the loop is single-threaded. */
+        walk_fn = fn;
+        walk_userdata = userdata;
+        twalk(d->jobs_by_id, walk);
+}
+
+size_t jobs_running(Daemon *d) {
+        return d->n_jobs;
+}

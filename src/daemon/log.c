@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "macro.h"
+
+static bool to_journal;
+static int max_level = LOG_INFO;
+
+void log_setup(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        /* Only when stderr is still the stream systemd gave us: a redirected
+         * stderr gets plain lines. */
+        if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0)
+                to_journal = st.st_dev == (dev_t) dev && st.st_ino == (ino_t) ino;
+}
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_full(int level, int err, const LogFields *f, const char *fmt, ...) {
+        char msg[2048];
+        va_list ap;
+
+        if (err < 0)
+                err = -err;
+        if (level > max_level)
+                return err > 0 ? -err : 0;
+
+        errno = err;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+
+        if (to_journal) {
+                char prio[16], errno_field[32], buf[4][512];
+                struct iovec iov[8];
+                size_t n = 0;
+                const char *names[4] = { "POOL", "JOB", "USER", "OUTCOME" };
+                const char *values[4] = { f ? f->pool : NULL, f ? f->job : NULL, f ? f->user : NULL,
+                                          f ? f->outcome : NULL };
+                _cleanup_free_ char *message = NULL;
+
+                if (asprintf(&message, "MESSAGE=%s", msg) < 0)
+                        return err > 0 ? -err : 0;
+                iov[n++] = (struct iovec) { message, strlen(message) };
+                snprintf(prio, sizeof prio, "PRIORITY=%d", level);
+                iov[n++] = (struct iovec) { prio, strlen(prio) };
+                for (size_t i = 0; i < 4; i++)
+                        if (values[i]) {
+                                int l = snprintf(buf[i], sizeof buf[i], "%s=%s", names[i], values[i]);
+                                iov[n++] = (struct iovec) { buf[i], (size_t) MIN(l, (int) sizeof buf[i] - 1) };
+                        }
+                if (err > 0) {
+                        snprintf(errno_field, sizeof errno_field, "ERRNO=%d", err);
+                        iov[n++] = (struct iovec) { errno_field, strlen(errno_field) };
+                }
+                sd_journal_sendv(iov, (int) n);
+        } else
+                fprintf(stderr, "cgovd: %s\n", msg);
+        return err > 0 ? -err : 0;
+}

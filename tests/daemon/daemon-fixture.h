@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Daemon tests: every test starts its own cgovd (the built binary, as root)
+ * on a fresh cgroup root below $CGOV_TEST_CGROUP with a policy of its own,
+ * listening on a socket in a fresh directory; tenants are two unprivileged
+ * users that tests/kernel/run-kernel-tests creates in the guest
+ * (DX_USER_A, DX_USER_B, both in group DX_GROUP). A test acts as a tenant
+ * in a forked child that takes the user's credentials (dx_as), so that the
+ * test process stays root to stop the daemon and clean up. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgov.h"
+#include "fixture.h"
+
+#define DX_USER_A "cgov-test-a"
+#define DX_USER_B "cgov-test-b"
+#define DX_GROUP "cgov-test"
+
+/* The policy most tests use:
+ *   shared        MemoryMax=512M MaxJobs=4
+ *   shared/team   MemoryMax=256M MaxJobs=2 JobMemoryMax=128M, for DX_USER_A
+ *   shared/%u     MemoryMax=128M MaxJobs=2 (also DX_GROUP may use shared/group)
+ */
+extern const char dx_policy[];
+
+extern char dx_dir[256];      /* the test's directory: policy, socket, daemon log */
+extern char dx_socket[300];
+extern char dx_policy_dir[300];
+extern pid_t dx_daemon;
+
+/* .init: users present (else skip with the reason), root chosen, policy
+ * written, daemon started and answering. */
+void dx_setup(void);
+void dx_teardown(void);
+
+void dx_write_policy(const char *text);
+void dx_start_daemon(void);
+void dx_stop_daemon(int sig);   /* sends sig, waits for the exit */
+/* The daemon's log so far (for assertion messages). */
+const char *dx_daemon_log(void);
+
+/* Runs fn(arg) in a child with the user's uid, gid, groups and HOME; returns
+ * fn's return value (0: success), or 255 when the child crashed. fn reports
+ * details on stderr, which lands in the test's log. */
+int dx_as(const char *user, int (*fn)(void *arg), void *arg);
+uid_t dx_uid(const char *user);
+
+/* A client-mode governor on the test's daemon (NULL with errno-ish r on
+ * failure; in a dx_as child, check the return). */
+int dx_open(cgov **ret);
+
+/* In a dx_as child: a failed check prints and returns 1 from fn. */
+#define DX_CHECK(cond, ...)                                                                          \
+        do {                                                                                         \
+                if (!(cond)) {                                                                       \
+                        fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);     \
+                        fprintf(stderr, __VA_ARGS__);                                                \
+                        fputc('\n', stderr);                                                         \
+                        return 1;                                                                    \
+                }                                                                                    \
+        } while (0)
