@@ -243,9 +243,15 @@ static void job_log_end(DaemonJob *j) {
         else if (r->outcome == CGOV_OUTCOME_REJECTED)
                 log_full(LOG_INFO, 0, &f, "Job %s of %s refused by pool %s: %s.", leaf, j->user, r->rejected_by,
                          cgov_strerror(r->rejection));
+        else if (r->outcome == CGOV_OUTCOME_EXITED)
+                log_full(LOG_INFO, 0, &f, "Job %s of %s exited with status %d, peak memory %" PRIu64 " bytes.", leaf,
+                         j->user, r->exit_status, r->memory_peak);
+        else if (r->outcome == CGOV_OUTCOME_SIGNALED)
+                log_full(LOG_INFO, 0, &f, "Job %s of %s died of signal %d, peak memory %" PRIu64 " bytes.", leaf,
+                         j->user, r->exit_status, r->memory_peak);
         else
-                log_full(LOG_INFO, 0, &f, "Job %s of %s ended: %s %d, peak memory %" PRIu64 " bytes.", leaf, j->user,
-                         f.outcome, r->exit_status, r->memory_peak);
+                log_full(LOG_INFO, 0, &f, "Job %s of %s ended: %s, peak memory %" PRIu64 " bytes.", leaf, j->user,
+                         f.outcome, r->memory_peak);
 }
 
 /* Bounds the kept results of one user: the oldest go first. */

@@ -237,6 +237,12 @@ int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(
                 r = cg_own_dir(&root);
                 if (r < 0)
                         return r == -ENOMEDIUM ? -EMEDIUMTYPE : r;
+                /* Already in the supervisor/ leaf of a governed root: the
+                 * same program started again (systemd's DelegateSubgroup=,
+                 * or a re-exec) governs that root, not its own leaf. */
+                char *slash = strrchr(root, '/');
+                if (slash && slash != root && strcmp(slash + 1, SUPERVISOR_NAME) == 0)
+                        *slash = '\0';
         }
 
         g = calloc(1, sizeof *g);
