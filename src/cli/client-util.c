@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,33 @@
 #include "macro.h"
 #include "parse-util.h"
 #include "protocol.h"
+
+int cli_parse_address_only(int argc, char *argv[], void (*help)(void), const char **ret_address) {
+        enum { ARG_ADDRESS = 0x100 };
+        static const struct option options[] = {
+                { "address", required_argument, NULL, ARG_ADDRESS },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        const char *address = NULL;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case ARG_ADDRESS:
+                        address = optarg;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                default:
+                        /* argv[0] is "cgov NAME" (cgov.c). */
+                        fprintf(stderr, "See '%s --help'.\n", argv[0]);
+                        return EXIT_USAGE;
+                }
+        *ret_address = cli_address(address);
+        return -1;
+}
 
 const char *cli_address(const char *option) {
         const char *e;

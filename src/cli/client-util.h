@@ -34,6 +34,11 @@
 /* The address to use: the option's value if given, else $CGOV_ADDRESS if
  * set and non-empty, else CLI_DEFAULT_ADDRESS. */
 const char *cli_address(const char *option);
+/* The options of a command that has no others than --address and --help:
+ * parses them (*ret_address as cli_address() gives it) and returns -1 to go
+ * on, or the exit status to return at once (0 after the help, EXIT_USAGE).
+ * optind then points at the first operand. */
+int cli_parse_address_only(int argc, char *argv[], void (*help)(void), const char **ret_address);
 
 /* Opens the governor at address in client mode. On failure prints why,
  * prefixed by prog ("cgov status"), with a hint when no daemon listens, and

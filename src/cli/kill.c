@@ -192,29 +192,14 @@ static void flush_help(void) {
 }
 
 int flush_main(int argc, char *argv[]) {
-        enum { ARG_ADDRESS = 0x100 };
-        static const struct option options[] = {
-                { "address", required_argument, NULL, ARG_ADDRESS },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_(cli_closep) cgov *g = NULL;
-        const char *address = NULL, *pool;
+        const char *address, *pool;
         cgov_pool *p;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_ADDRESS:
-                        address = optarg;
-                        break;
-                case 'h':
-                        flush_help();
-                        return 0;
-                default:
-                        fprintf(stderr, "See 'cgov flush --help'.\n");
-                        return EXIT_USAGE;
-                }
+        r = cli_parse_address_only(argc, argv, flush_help, &address);
+        if (r >= 0)
+                return r;
         /* No default pool: killing everything must be asked for by name. */
         if (argc - optind != 1) {
                 fprintf(stderr, "%s: %s (see 'cgov flush --help')\n", argv[0],

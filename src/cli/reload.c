@@ -104,38 +104,21 @@ static int diagnostics_print(json_object *params) {
 }
 
 int reload_main(int argc, char *argv[]) {
-        enum { ARG_ADDRESS = 0x100 };
-        static const struct option options[] = {
-                { "address", required_argument, NULL, ARG_ADDRESS },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_(wirep) Wire *w = NULL;
         _cleanup_(json_putp) json_object *request = NULL;
         _cleanup_(json_putp) json_object *reply = NULL;
         json_object *params;
-        const char *address = NULL, *error;
+        const char *address, *error;
         int64_t pools = 0;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_ADDRESS:
-                        address = optarg;
-                        break;
-                case 'h':
-                        reload_help();
-                        return 0;
-                default:
-                        fprintf(stderr, "See 'cgov reload --help'.\n");
-                        return EXIT_USAGE;
-                }
+        r = cli_parse_address_only(argc, argv, reload_help, &address);
+        if (r >= 0)
+                return r;
         if (optind < argc) {
                 fprintf(stderr, "%s: unexpected argument '%s' (see 'cgov reload --help')\n", argv[0], argv[optind]);
                 return EXIT_USAGE;
         }
-        address = cli_address(address);
-
         r = connect_to(address, &w);
         if (r < 0) {
                 cli_report_unreachable(argv[0], address, r);

@@ -419,30 +419,15 @@ static void wait_help(void) {
 }
 
 int wait_main(int argc, char *argv[]) {
-        enum { ARG_ADDRESS = 0x100 };
-        static const struct option options[] = {
-                { "address", required_argument, NULL, ARG_ADDRESS },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         _cleanup_(cli_closep) cgov *g = NULL;
         _cleanup_(job_freep) cgov_job *j = NULL;
-        const char *address = NULL;
+        const char *address;
         uint64_t id;
-        int c, r;
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case ARG_ADDRESS:
-                        address = optarg;
-                        break;
-                case 'h':
-                        wait_help();
-                        return 0;
-                default:
-                        fprintf(stderr, "See 'cgov wait --help'.\n");
-                        return EXIT_USAGE;
-                }
+        r = cli_parse_address_only(argc, argv, wait_help, &address);
+        if (r >= 0)
+                return r;
         if (argc - optind != 1) {
                 fprintf(stderr, "%s: %s (see 'cgov wait --help')\n", argv[0],
                         optind >= argc ? "no job given" : "one job at a time");
