@@ -131,14 +131,9 @@ int client_open(const struct cgov_options *opts, cgov **ret) {
 
         if (!opts->address[0] || opts->cgroup_root)
                 return -EINVAL;
-        g = calloc(1, sizeof *g);
+        g = governor_new(opts->flags);
         if (!g)
                 return -ENOMEM;
-        g->n_ref = 1;
-        g->root_fd = g->wake_fd = -EBADF;
-        g->flags = opts->flags;
-        pthread_mutex_init(&g->lock, NULL);
-        pthread_cond_init(&g->job_ended, NULL);
         g->client = calloc(1, sizeof *g->client);
         if (!g->client || !(g->client->address = strdup(opts->address))) {
                 governor_unref(g);

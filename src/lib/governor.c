@@ -217,6 +217,23 @@ static int root_setup(cgov *g) {
         return 0;
 }
 
+cgov *governor_new(unsigned flags) {
+        cgov *g = calloc(1, sizeof *g);
+        if (!g)
+                return NULL;
+        g->n_ref = 1;
+        g->root_fd = g->wake_fd = -EBADF;
+        g->flags = flags;
+        g->next_job_id = 1;
+        pthread_mutex_init(&g->lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&g->job_ended, &ca);
+        pthread_condattr_destroy(&ca);
+        return g;
+}
+
 int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(cgov_job *j, void *userdata),
                   void *userdata) {
         _cleanup_free_ char *root = NULL;
@@ -245,21 +262,11 @@ int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(
                         *slash = '\0';
         }
 
-        g = calloc(1, sizeof *g);
+        g = governor_new(opts->flags);
         if (!g)
                 return -ENOMEM;
-        g->n_ref = 1;
-        g->root_fd = g->wake_fd = -EBADF;
-        g->flags = opts->flags;
-        g->next_job_id = 1;
         g->end_hook = end_hook;
         g->end_hook_userdata = userdata;
-        pthread_mutex_init(&g->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&g->job_ended, &ca);
-        pthread_condattr_destroy(&ca);
         g->root = TAKE_PTR(root);
 
         r = root_open(g->root, &g->root_fd);

@@ -160,6 +160,9 @@ struct cgov {
 };
 
 /* governor.c */
+/* A governor with nothing open yet, one reference: the common part of the
+ * embedded and the client mode's open. */
+cgov *governor_new(unsigned flags);
 void governor_unref(cgov *g);
 /* cgov_open for cgovd, which serves many jobs from one event loop and cannot
  * block in cgov_await: end_hook(j, userdata) runs with the governor's lock
