@@ -180,11 +180,12 @@ json_object *jobs_to_json(Daemon *d, DaemonJob *j) {
         json_object_object_add(o, "state", json_object_new_string(states[info.state]));
         json_object_object_add(o, "pid", json_object_new_int64(info.pid));
         if (info.leaf[0]) {
+                /* The job's own pool: also right for a pool released meanwhile. */
                 _cleanup_free_ char *cg = NULL;
-                cgov_pool *p;
-                if (cgov_pool_find(d->gov, j->pool, &p) >= 0 &&
-                    asprintf(&cg, "%s/%s", cgov_pool_cgroup(p), info.leaf) >= 0)
+                if (asprintf(&cg, "%s/%s", cgov_pool_cgroup(info.pool), info.leaf) >= 0)
                         json_object_object_add(o, "cgroup", json_object_new_string(cg));
+                else
+                        cg = NULL;
         }
         json_object_object_add(o, "memoryMax", json_object_new_uint64(info.memory));
         json_object_object_add(o, "argv0", json_object_new_string(j->argv0));

@@ -41,28 +41,32 @@ static int add_i64(json_object *o, const char *key, int64_t v) {
 
 /* ---- requests and replies ---------------------------------------------- */
 
+/* Every message: {key: value, "parameters": params}, key NULL for a reply;
+ * takes params whatever happens; NULL for a key without a value. */
+static json_object *message_new(const char *key, const char *value, json_object *params) {
+        json_object *o = key && !value ? NULL : json_object_new_object();
+
+        if (!o || (key && add_string(o, key, value) < 0) ||
+            (params && add(o, "parameters", TAKE_PTR(params)) < 0)) {
+                json_object_put(params);
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
 json_object *proto_request(const char *method, json_object *params) {
         _cleanup_free_ char *full = NULL;
-        json_object *o = NULL;
 
         if (!method)
-                goto fail;
+                return message_new("method", NULL, params);
         /* "Submit" is ours; a name with a dot names its interface already. */
         if (!strchr(method, '.') && asprintf(&full, PROTO_INTERFACE ".%s", method) < 0) {
                 full = NULL;
-                goto fail;
+                json_object_put(params);
+                return NULL;
         }
-        o = json_object_new_object();
-        if (!o || add_string(o, "method", full ?: method) < 0)
-                goto fail;
-        if (params && add(o, "parameters", TAKE_PTR(params)) < 0)
-                goto fail;
-        return o;
-
-fail:
-        json_object_put(params);
-        json_object_put(o);
-        return NULL;
+        return message_new("method", full ?: method, params);
 }
 
 /* A string as the protocol has them: no NUL inside (json-c decodes
@@ -162,32 +166,11 @@ fail:
 }
 
 json_object *proto_reply(json_object *params) {
-        json_object *o = json_object_new_object();
-
-        if (!o || (params && add(o, "parameters", TAKE_PTR(params)) < 0)) {
-                json_object_put(params);
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
+        return message_new(NULL, NULL, params);
 }
 
 json_object *proto_error(const char *error, json_object *params) {
-        json_object *o = NULL;
-
-        if (!error)
-                goto fail;
-        o = json_object_new_object();
-        if (!o || add_string(o, "error", error) < 0)
-                goto fail;
-        if (params && add(o, "parameters", TAKE_PTR(params)) < 0)
-                goto fail;
-        return o;
-
-fail:
-        json_object_put(params);
-        json_object_put(o);
-        return NULL;
+        return message_new("error", error, params);
 }
 
 json_object *proto_error_invalid_parameter(const char *parameter) {
