@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "clone-vm.h"
 #include "macro.h"
 #include "spawn.h"
 
@@ -141,24 +142,71 @@ static void child_execvpe(const char *name, char *const *argv, char *const *envp
         errno = denied ? EACCES : ENOENT;
 }
 
+/* The signals the child ignores or has a handler for, from one read of
+ * /proc (asking for each of 64 dispositions costs a system call each, as
+ * much as the rest of the child's work). All of them when /proc cannot tell. */
+static uint64_t child_signals_set(void) {
+        char buf[4096];
+        uint64_t set = 0;
+        ssize_t n;
+        int fd, found = 0;
+
+        fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return UINT64_MAX;
+        n = read(fd, buf, sizeof buf - 1);
+        (void) close(fd);
+        if (n <= 0)
+                return UINT64_MAX;
+        buf[n] = '\0';
+        for (const char *key = "\nSigIgn:\t";; key = "\nSigCgt:\t") {
+                const char *p = strstr(buf, key);
+                uint64_t v = 0;
+                int digits = 0;
+
+                if (!p)
+                        return UINT64_MAX;
+                for (p += strlen(key); digits < 16; p++, digits++) {
+                        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+                        if (d < 0)
+                                break;
+                        v = v << 4 | (uint64_t) d;
+                }
+                if (digits != 16)
+                        return UINT64_MAX;
+                set |= v;
+                if (++found == 2)
+                        return set;
+        }
+}
+
+/* No handler of the host program may run in the child, which may share the
+ * caller's memory; and a job must not inherit what the host program ignores
+ * (SIGPIPE, SIGINT): exec keeps SIG_IGN. Raw system calls, touching no libc
+ * state. Then the mask the parent blocked everything with is lifted. */
+static void child_reset_signals(void) {
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } dfl = { .handler = SIG_DFL };
+        uint64_t set = child_signals_set(), none = 0;
+
+        for (int sig = 1; sig <= 64; sig++)
+                if ((set & (UINT64_C(1) << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        (void) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+}
+
 /* In the child, between clone and exec: only async-signal-safe calls (the
  * parent may be multithreaded; a lock held by another thread stays held
- * forever here). On failure the errno goes to the parent through err_fd. */
-_noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_fd) {
-        struct sigaction dfl = { .sa_handler = SIG_DFL };
-        sigset_t empty;
-        int err;
-
-        /* Handlers are reset by exec anyway, ignored signals are not: a job
-         * must not inherit the host program's SIG_IGN for SIGPIPE or SIGINT. */
-        for (int sig = 1; sig < _NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &dfl, NULL);
-        sigemptyset(&empty);
-        (void) sigprocmask(SIG_SETMASK, &empty, NULL);
-
+ * forever here), and no libc state written (the child may share the
+ * caller's memory). Returns only on failure, with the errno to report. */
+static int child_exec(const SpawnParams *sp, int procs_fd) {
+        child_reset_signals();
         if (child_enter(sp, procs_fd) < 0)
-                goto fail;
+                return errno;
 
         /* A job must not inherit the host program's sockets and files.
          * Before 5.11 this fails with ENOSYS and the job inherits only the
@@ -169,10 +217,27 @@ _noreturn_ static void child_exec(const SpawnParams *sp, int err_fd, int procs_f
                 execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
         else
                 child_execvpe(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ, sp->search_path);
-fail:
-        err = errno;
+        return errno;
+}
+
+/* A copy of the caller: the errno goes to the parent through err_fd. */
+_noreturn_ static void child_exec_copied(const SpawnParams *sp, int err_fd, int procs_fd) {
+        int err = child_exec(sp, procs_fd);
         (void) !write(err_fd, &err, sizeof err);
         _exit(127);
+}
+
+typedef struct SharedChild {
+        const SpawnParams *sp;
+        int procs_fd;
+        int err;                   /* written by the child, read once it is gone or exec'd */
+} SharedChild;
+
+/* The child of clone3_vm(): the errno goes to the parent through memory. */
+static int child_exec_shared(void *userdata) {
+        SharedChild *c = userdata;
+        c->err = child_exec(c->sp, c->procs_fd);
+        return 127;
 }
 
 /* The child of cgov_call: a copy of the caller, moved into its leaf, runs fn
@@ -237,8 +302,52 @@ int spawn_reap(int pidfd, int *ret_code, int *ret_status) {
         return 0;
 }
 
-int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
-        _cleanup_close_ int err_read = -EBADF, err_write = -EBADF, procs_fd = -EBADF;
+/* The fast way, for a job that execs: the child shares our memory and we
+ * sleep until it has exec'd (CLONE_VM | CLONE_VFORK, as posix_spawn()):
+ * no page tables copied, no copy-on-write faults in the caller afterwards,
+ * no pipe to learn the exec's fate. The child's stack is a buffer of this
+ * frame, which stays put while we sleep. -ENOSYS: clone3 is missing (or,
+ * with into_cgroup, CLONE_INTO_CGROUP is). */
+static int spawn_shared(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int *ret_pidfd) {
+        _Alignas(16) char stack[16384]; /* child_execvpe's path buffer and a few frames */
+        SharedChild child = { .sp = sp, .procs_fd = procs_fd };
+        int pidfd = -EBADF, err;
+        sigset_t all, saved;
+        struct clone_args args = {
+                .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (sp->into_cgroup ? CLONE_INTO_CGROUP : 0),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = 0,
+                .stack = (uint64_t) (uintptr_t) stack,
+                .stack_size = sizeof stack,
+                .cgroup = sp->into_cgroup ? (uint64_t) sp->cgroup_fd : 0,
+        };
+        pid_t pid;
+
+        /* No signal handler of the host program may run in the child before
+         * it has reset them. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
+        pid = clone3_vm(&args, child_exec_shared, &child);
+        err = pid < 0 ? errno : 0;
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+
+        if (pid < 0)
+                /* E2BIG: clone3 exists but its args have no cgroup field (5.3-5.6). */
+                return err == ENOSYS || (sp->into_cgroup && err == E2BIG) ? -ENOSYS : -err;
+        if (child.err != 0) {
+                (void) spawn_reap(pidfd, NULL, NULL);
+                safe_close(pidfd);
+                return -child.err;
+        }
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}
+
+/* A copy of the caller (fork semantics): for cgov_call, for architectures
+ * without clone3_vm(), and for kernels without clone3. */
+static int spawn_copied(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int *ret_pidfd) {
+        _cleanup_close_ int err_read = -EBADF, err_write = -EBADF;
         int pipefd[2], pidfd = -EBADF, err = 0;
         sigset_t all, saved;
         pid_t pid;
@@ -247,15 +356,6 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
                 return negative_errno();
         err_read = pipefd[0];
         err_write = pipefd[1];
-
-        if (!sp->into_cgroup || sp->fn) {
-                /* The fallback's gate: the child moves itself into the leaf
-                 * before exec and reports a failure like any other, so the
-                 * job never runs outside its leaf. */
-                procs_fd = openat(sp->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-                if (procs_fd < 0)
-                        return negative_errno();
-        }
 
         /* No signal handler of the host program may run in the child before
          * it has reset them. */
@@ -270,7 +370,7 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
         } else {
                 pid = sp->into_cgroup ? clone_into(sp->cgroup_fd, &pidfd) : clone_plain(&pidfd);
                 if (pid == 0)
-                        child_exec(sp, err_write, procs_fd);
+                        child_exec_copied(sp, err_write, procs_fd);
         }
         err = pid < 0 ? errno : 0;
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -307,4 +407,24 @@ int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
         *ret_pid = pid;
         *ret_pidfd = pidfd;
         return 0;
+}
+
+int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
+        _cleanup_close_ int procs_fd = -EBADF;
+
+        if (!sp->into_cgroup || sp->fn) {
+                /* The fallback's gate: the child moves itself into the leaf
+                 * before exec and reports a failure like any other, so the
+                 * job never runs outside its leaf. */
+                procs_fd = openat(sp->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (procs_fd < 0)
+                        return negative_errno();
+        }
+        if (HAVE_CLONE3_VM && !sp->fn) {
+                int r = spawn_shared(sp, procs_fd, ret_pid, ret_pidfd);
+                /* Without clone3 at all, the copying path forks. */
+                if (r != -ENOSYS || sp->into_cgroup)
+                        return r;
+        }
+        return spawn_copied(sp, procs_fd, ret_pid, ret_pidfd);
 }
