@@ -333,7 +333,7 @@ static int method_submit(Request *rq) {
                 .groups = rq->who->groups,
                 .n_groups = rq->who->n_groups,
         };
-        r = job_submit(p, &spec, NULL, &creds, &job, &res);
+        r = job_submit(p, &spec, NULL, &creds, false, &job, &res);
         if (cgov_is_decision(r)) {
                 LogFields f = { .pool = pool_path, .user = rq->who->name, .outcome = "rejected" };
                 log_full(LOG_INFO, 0, &f, "Refused a job of %s in pool %s: %s (by %s).", rq->who->name, pool_path,

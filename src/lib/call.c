@@ -90,7 +90,7 @@ _public_ int cgov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_jo
                 return negative_errno();
 
         JobLaunch call = { .fn = fn, .fn_arg = arg, .out_fd = out_write };
-        r = job_submit(p, spec, &call, NULL, &j, res);
+        r = job_submit(p, spec, &call, NULL, false, &j, res);
         if (r < 0)
                 return r;
         if (job_state(j) >= JOB_RUNNING)

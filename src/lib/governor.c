@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -37,8 +38,11 @@ static void governor_free(cgov *g) {
         free(g->pools);
         sd_event_source_unref(g->wake_source);
         sd_event_source_unref(g->queue_timer);
+        sd_event_source_unref(g->exits_source);
         sd_event_unref(g->event);
         safe_close(g->wake_fd);
+        safe_close(g->exits_fd);
+        safe_close(g->closed_fd);
         safe_close(g->root_fd);
         free(g->root);
         pthread_cond_destroy(&g->job_ended);
@@ -106,6 +110,15 @@ static int supervisor_start(cgov *g) {
         if (r < 0)
                 return r;
         r = sd_event_add_io(g->event, &g->wake_source, g->wake_fd, EPOLLIN, on_wake, g);
+        if (r < 0)
+                return r;
+        g->closed_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (g->closed_fd < 0)
+                return negative_errno();
+        g->exits_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (g->exits_fd < 0)
+                return negative_errno();
+        r = sd_event_add_io(g->event, &g->exits_source, g->exits_fd, EPOLLIN, on_exits, g);
         if (r < 0)
                 return r;
         /* One timer for every queue: armed for the earliest waiter's deadline. */
@@ -222,7 +235,7 @@ cgov *governor_new(unsigned flags) {
         if (!g)
                 return NULL;
         g->n_ref = 1;
-        g->root_fd = g->wake_fd = -EBADF;
+        g->root_fd = g->wake_fd = g->exits_fd = g->closed_fd = -EBADF;
         g->flags = flags;
         g->next_job_id = 1;
         pthread_mutex_init(&g->lock, NULL);
@@ -349,6 +362,8 @@ _public_ void cgov_close(cgov *g) {
         g->quit = true;
         pthread_cond_broadcast(&g->job_ended);
         pthread_mutex_unlock(&g->lock);
+        if (g->closed_fd >= 0)
+                (void) !write(g->closed_fd, &(uint64_t) { 1 }, sizeof(uint64_t));
 
         if (g->thread_started) {
                 governor_wake(g);

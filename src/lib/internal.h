@@ -97,6 +97,7 @@ struct cgov_job {
         JobState state;
         JobKill kill;
         bool adopted;                  /* re-adopted; once ended: its exit status is unknown */
+        bool watched_here;             /* its starter waits for it (job_wait_here), not the supervisor */
         uid_t owner;                   /* whom it runs as (recorded, so it survives re-adoption) */
         bool run_as;                   /* creds say whom it runs as (job_submit's creds) */
         SpawnCreds creds;              /* with run_as; creds.groups is owned */
@@ -112,7 +113,7 @@ struct cgov_job {
         int out_fd;                    /* cgov_call: the write end for fn, not owned */
 
         /* Owned by the supervisor thread only. */
-        sd_event_source *exit_source, *timeout_source, *drain_source;
+        sd_event_source *timeout_source, *drain_source;
         unsigned drain_round;
 
         cgov_job *prev, *next;         /* cgov.jobs: every job not yet ENDED */
@@ -143,12 +144,16 @@ struct cgov {
         /* The supervisor: one thread running an sd-event loop that watches
          * every job's pidfd and timers and serves the queues. Other threads
          * hand it work through `incoming` and the eventfd, since an sd_event
-         * is single-threaded. */
+         * is single-threaded. Every running job's pidfd is in exits_fd, an
+         * epoll of its own inside the loop: the thread that starts a job
+         * registers it there itself (epoll_ctl() is thread-safe), so a job
+         * without a timer starts without waking the supervisor at all. */
         pthread_t thread;
         bool thread_started;
         sd_event *event;
-        sd_event_source *wake_source, *queue_timer;
-        int wake_fd;
+        sd_event_source *wake_source, *queue_timer, *exits_source;
+        int wake_fd, exits_fd;
+        int closed_fd;                 /* eventfd, readable once closed: for job_wait_here() */
         cgov_job *incoming;
         bool quit;
 
@@ -193,8 +198,10 @@ void pool_settle(cgov_pool *p);
 
 /* job.c */
 /* creds: run as that user (cgovd), argv[0] looked up by the child as them;
- * NULL: as the caller. */
+ * NULL: as the caller. watch_here: the caller sees a job that starts at once
+ * to its end itself, with job_wait_here() (cgov_run). */
 int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, const SpawnCreds *creds,
+               bool watch_here,
                cgov_job **ret, struct cgov_result *res);
 /* A consistent snapshot of a job for cgovd's listings. */
 typedef struct JobInfo {
@@ -230,6 +237,14 @@ void job_started(cgov_job *j);
 
 /* supervise.c */
 int job_watch(cgov_job *j);                     /* supervising a RUNNING job */
+/* The thread that started j (watched_here) waits for its main process and
+ * ends it; leftovers go to the supervisor. 0, or -ESHUTDOWN when the governor
+ * was closed meanwhile. */
+int job_wait_here(cgov_job *j);
+/* Any thread: puts a started job's pidfd in the exits epoll; 0 or -errno. */
+int job_watch_exit(cgov_job *j);
+/* The supervisor: the exits epoll is readable. */
+int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
 
 /* queue.c */

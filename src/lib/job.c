@@ -217,7 +217,7 @@ static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *s
 /* Submits a job; `call` is cgov_call's function, NULL for a program. On a
  * refusal *res says why; on any failure nothing stays behind. */
 int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, const SpawnCreds *creds,
-               cgov_job **ret, struct cgov_result *res) {
+               bool watch_here, cgov_job **ret, struct cgov_result *res) {
         _cleanup_free_ char *program = NULL;
         cgov *g = p->g;
         cgov_job *j;
@@ -275,6 +275,11 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
                 l.out_fd = call->out_fd;
         }
         r = job_start(j, &l);
+        /* A job without a timer needs nothing of the supervisor until it
+         * exits: its pidfd goes straight into the exits epoll, and the
+         * supervisor sleeps on (waking it costs more than all the rest of
+         * the start on a small machine). */
+        bool handed_over = r < 0 || (!watch_here && j->timeout_ms > 0);
         pthread_mutex_lock(&g->lock);
         if (r < 0) {
                 ledger_release(&p->ledger, j->memory, 1);
@@ -282,11 +287,17 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
                 job_list_remove(j);
         } else {
                 job_started(j);
-                j->next_incoming = g->incoming;
-                g->incoming = j;
+                j->watched_here = watch_here;
+                if (!handed_over && !watch_here && job_watch_exit(j) < 0)
+                        handed_over = true;
+                if (handed_over) {
+                        j->next_incoming = g->incoming;
+                        g->incoming = j;
+                }
         }
         pthread_mutex_unlock(&g->lock);
-        governor_wake(g); /* to watch it, or to give the room to a waiter */
+        if (handed_over)
+                governor_wake(g); /* to watch it, or to give the room to a waiter */
         if (r < 0)
                 goto fail;
         *ret = j;
@@ -309,7 +320,7 @@ _public_ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_jo
                 int r = spec_check(spec, true);
                 return r < 0 ? r : client_submit(p, spec, ret, &refusal);
         }
-        return job_submit(p, spec, NULL, NULL, ret, &refusal);
+        return job_submit(p, spec, NULL, NULL, false, ret, &refusal);
 }
 
 _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
@@ -375,10 +386,12 @@ _public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgo
                 if (r >= 0)
                         r = client_submit(p, spec, &j, res);
         } else
-                r = job_submit(p, spec, NULL, NULL, &j, res);
+                r = job_submit(p, spec, NULL, NULL, true, &j, res);
         if (r < 0)
                 return r;
-        r = cgov_await(j, -1, res);
+        r = j->watched_here ? job_wait_here(j) : 0;
+        if (r == 0)
+                r = cgov_await(j, -1, res);
         cgov_job_free(j);
         if (r < 0)
                 return r;

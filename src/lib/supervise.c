@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -20,14 +23,15 @@
 static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
         uint64_t v;
 
+        /* Only the files the leaf can have: each try is a system call. */
         *ret_oom_kills = 0;
-        if (cg_read_u64(j->leaf_fd, "memory.peak", &v) >= 0)
+        if (j->g->have_memory && cg_read_u64(j->leaf_fd, "memory.peak", &v) >= 0)
                 j->result.memory_peak = v;
-        if (cg_read_u64(j->leaf_fd, "pids.peak", &v) >= 0)
+        if (j->g->have_pids && cg_read_u64(j->leaf_fd, "pids.peak", &v) >= 0)
                 j->result.pids_peak = (uint32_t) MIN(v, UINT32_MAX);
         if (cg_read_key_u64(j->leaf_fd, "cpu.stat", "usage_usec", &v) >= 0)
                 j->result.cpu_usec = v;
-        if (cg_read_key_u64(j->leaf_fd, "memory.events", "oom_kill", &v) >= 0)
+        if (j->g->have_memory && cg_read_key_u64(j->leaf_fd, "memory.events", "oom_kill", &v) >= 0)
                 *ret_oom_kills = v;
 }
 
@@ -59,12 +63,14 @@ static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
         }
 }
 
-static void job_finish(cgov_job *j, uint64_t oom_kills) {
+/* on_supervisor: called by the supervisor thread, which serves the queues
+ * next; any other thread wakes it for that. */
+static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
         cgov *g = j->g;
+        bool waiters;
 
         /* Dropping the source that is dispatching us is allowed: sd-event
          * frees it once the callback returns. */
-        j->exit_source = sd_event_source_disable_unref(j->exit_source);
         j->drain_source = sd_event_source_disable_unref(j->drain_source);
         job_settle_outcome(j, oom_kills);
 
@@ -80,36 +86,36 @@ static void job_finish(cgov_job *j, uint64_t oom_kills) {
         job_list_remove(j);
         pool_settle(j->pool);
         job_ended_notify(j);
+        waiters = g->n_waiting > 0;
         pthread_mutex_unlock(&g->lock);
 
         job_unref(j); /* the governor's watch */
-        queue_dispatch(g); /* the room it held may be a waiter's turn */
+        /* The room it held may be a waiter's turn. */
+        if (on_supervisor)
+                queue_dispatch(g);
+        else if (waiters)
+                governor_wake(g);
 }
 
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* Called once the main process is reaped, then again from a timer until the
- * leaf is empty and gone. Stats are read while the leaf still exists. */
-static void job_drain(cgov_job *j) {
+/* The leaf is empty: its stats are read while it still exists, then it goes
+ * and the job ends. false: it could not go yet (EBUSY), try again later. */
+static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
         uint64_t oom_kills;
-        int r;
 
-        r = cg_is_populated(j->leaf_fd);
-        if (r > 0) {
-                /* Without cgroup.kill each round kills what the last one missed. */
-                if (!j->g->have_kill_file)
-                        (void) cg_kill(j->leaf_fd, false);
-        } else {
-                job_read_stats(j, &oom_kills);
-                r = cg_rmdir(j->pool->fd, j->leaf);
-                if (r != -EBUSY) {
-                        /* Any other error leaves the leaf for the next
-                         * cgov_open to clean; the job is over either way. */
-                        job_finish(j, oom_kills);
-                        return;
-                }
-        }
+        job_read_stats(j, &oom_kills);
+        if (cg_rmdir(j->pool->fd, j->leaf) == -EBUSY)
+                return false;
+        /* Any other error leaves the leaf for the next cgov_open to clean;
+         * the job is over either way. */
+        job_finish(j, oom_kills, on_supervisor);
+        return true;
+}
 
+/* Another try at the leaf, later: each round waits twice as long. */
+static void job_drain_later(cgov_job *j) {
+        uint64_t oom_kills;
         uint64_t delay = MIN(DRAIN_FIRST_USEC << MIN(j->drain_round, 16u), DRAIN_MAX_USEC);
         j->drain_round++;
         if (j->drain_source) {
@@ -120,13 +126,33 @@ static void job_drain(cgov_job *j) {
                 /* Out of memory in the loop: finish without removing the leaf
                  * rather than hold the reservation forever. */
                 job_read_stats(j, &oom_kills);
-                job_finish(j, oom_kills);
+                job_finish(j, oom_kills, true);
         }
 }
 
+/* Called from the timer until the leaf is empty and gone. */
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
-        job_drain(userdata);
+        cgov_job *j = userdata;
+        int r = cg_is_populated(j->leaf_fd);
+
+        if (r <= 0 && job_leaf_done(j, true))
+                return 0;
+        /* Without cgroup.kill each round kills what the last one missed. */
+        if (r > 0 && !j->g->have_kill_file)
+                (void) cg_kill(j->leaf_fd, false);
+        job_drain_later(j);
         return 0;
+}
+
+/* Whatever the main process left behind dies with it, and the leaf drains. */
+static void job_main_gone(cgov_job *j) {
+        int r = cg_is_populated(j->leaf_fd);
+
+        if (r <= 0 && job_leaf_done(j, true))
+                return;
+        if (r > 0)
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        job_drain_later(j);
 }
 
 /* The main process is gone (or, for a re-adopted job, was gone already). */
@@ -143,41 +169,128 @@ static void job_main_ended(cgov_job *j) {
         j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
         j->result.wall_usec = now_usec() - j->start_usec;
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
-        if (j->exit_source)
-                (void) sd_event_source_set_enabled(j->exit_source, SD_EVENT_OFF);
 
         pthread_mutex_lock(&j->g->lock);
         j->state = JOB_ENDING;
         j->wait_code = code;
         j->wait_status = status;
         pthread_mutex_unlock(&j->g->lock);
-
-        /* Whatever the main process left behind dies with it. */
-        if (cg_is_populated(j->leaf_fd) > 0)
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-        job_drain(j);
+        job_main_gone(j);
 }
 
-static int on_job_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        job_main_ended(userdata);
-        return 0;
-}
 
-static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        cgov_job *j = userdata;
-
+static void job_time_out(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
                 j->kill = JOB_KILL_TIMEOUT;
                 (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
         }
         pthread_mutex_unlock(&j->g->lock);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        job_time_out(userdata);
         return 0;
 }
+
+/* cgov_run's thread sees its own job to the end, as waitpid() would: handing
+ * the exit to the supervisor thread and being woken by it costs two thread
+ * wake-ups, as much again as all of the rest of the cycle on a small
+ * machine. The supervisor still takes over leftovers that need time to
+ * die, and cgov_close still ends the wait (the job runs on, as ever). */
+int job_wait_here(cgov_job *j) {
+        cgov *g = j->g;
+        struct pollfd fds[2] = {
+                { .fd = j->pidfd, .events = POLLIN },
+                { .fd = g->closed_fd, .events = POLLIN },
+        };
+        uint64_t deadline = j->timeout_ms > 0 ? j->start_usec + j->timeout_ms * 1000 : 0;
+        int code = 0, status = 0, r;
+        bool drop_watch = false;
+
+        for (;;) {
+                int timeout = -1;
+                if (deadline > 0) {
+                        uint64_t now = now_usec();
+                        if (now >= deadline) {
+                                job_time_out(j);
+                                deadline = 0;
+                                continue;
+                        }
+                        timeout = (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT_MAX);
+                }
+                r = poll(fds, 2, timeout);
+                if (r < 0 && errno != EINTR)
+                        return negative_errno();
+                if (r > 0 && fds[1].revents)
+                        return -ESHUTDOWN;
+                if (r > 0 && fds[0].revents)
+                        break;
+        }
+
+        /* As job_main_ended(), here; and out of the governor's list, so that
+         * a cgov_close from now on leaves this job to us. */
+        j->adopted = spawn_reap(j->pidfd, &code, &status) < 0;
+        j->result.wall_usec = now_usec() - j->start_usec;
+        pthread_mutex_lock(&g->lock);
+        if (g->closed) {
+                pthread_mutex_unlock(&g->lock);
+                return -ESHUTDOWN;
+        }
+        j->state = JOB_ENDING;
+        j->wait_code = code;
+        j->wait_status = status;
+        job_list_remove(j);
+        pthread_mutex_unlock(&g->lock);
+
+        if (cg_is_populated(j->leaf_fd) == 0 && job_leaf_done(j, false))
+                return 0;
+
+        /* Leftovers: the supervisor kills them and drains the leaf on its
+         * timers. Back in the list, so that cgov_close detaches it. */
+        pthread_mutex_lock(&g->lock);
+        if (g->closed)
+                drop_watch = true;
+        else {
+                job_list_add(j);
+                j->next_incoming = g->incoming;
+                g->incoming = j;
+        }
+        pthread_mutex_unlock(&g->lock);
+        if (drop_watch) {
+                job_unref(j); /* what cgov_close would have detached */
+                return -ESHUTDOWN;
+        }
+        governor_wake(g);
+        return 0;
+}
+
+int job_watch_exit(cgov_job *j) {
+        /* One-shot: the event comes once, and closing the pidfd at the end
+         * takes it out of the epoll without another system call. */
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = j };
+        return epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->pidfd, &ev) < 0 ? negative_errno() : 0;
+}
+
+int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct epoll_event ev[64];
+        int n;
+
+        n = epoll_wait(fd, ev, 64, 0);
+        for (int i = 0; i < n; i++)
+                job_main_ended(ev[i].data.ptr);
+        return 0;
+}
+
 
 int job_watch(cgov_job *j) {
         int r;
 
+        if (j->state == JOB_ENDING) {
+                /* From job_wait_here(): the main process is reaped, leftovers remain. */
+                job_main_gone(j);
+                return 0;
+        }
         if (j->timeout_ms > 0) {
                 /* Measured from the start, not from when the loop got here. */
                 uint64_t deadline = j->start_usec + j->timeout_ms * 1000;
@@ -191,7 +304,7 @@ int job_watch(cgov_job *j) {
                 job_main_ended(j);
                 return 0;
         }
-        r = sd_event_add_io(j->g->event, &j->exit_source, j->pidfd, EPOLLIN, on_job_exit, j);
+        r = job_watch_exit(j);
         if (r < 0)
                 goto fail;
         return 0;
@@ -214,12 +327,11 @@ fail:
         uint64_t oom_kills;
         job_read_stats(j, &oom_kills);
         (void) cg_rmdir(j->pool->fd, j->leaf);
-        job_finish(j, oom_kills);
+        job_finish(j, oom_kills, true);
         return r;
 }
 
 void job_detach(cgov_job *j) {
-        j->exit_source = sd_event_source_disable_unref(j->exit_source);
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->drain_source = sd_event_source_disable_unref(j->drain_source);
         j->prev = j->next = j->next_incoming = NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Jobs on a real kernel: placement, limits, outcomes, cleanup. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -387,4 +388,80 @@ Test(job, jobs_survive_close_and_their_handles_stay_usable) {
         cr_assert(fx_exists(leaf), "the leaf stays for the next governor");
         cr_assert_eq(cgov_await(j, -1, &res), -ESHUTDOWN);
         cgov_job_free(j);
+}
+
+/* cgov_run's own thread waits for its job (job_wait_here): what other
+ * threads do to the job meanwhile must still reach it. */
+struct runner {
+        cgov_pool *pool;
+        struct cgov_job_spec spec;
+        struct cgov_result res;
+        int r;
+        pthread_t thread;
+};
+
+static void *runner_main(void *userdata) {
+        struct runner *a = userdata;
+        a->r = cgov_run(a->pool, &a->spec, &a->res);
+        return NULL;
+}
+
+static void runner_start(struct runner *a) {
+        cr_assert_eq(pthread_create(&a->thread, NULL, runner_main, a), 0);
+        for (int i = 0; i < 500 && fx_status(a->pool).jobs_running == 0; i++)
+                usleep(10000);
+        cr_assert_eq(fx_status(a->pool).jobs_running, 1, "the job of cgov_run runs");
+}
+
+Test(job, a_cgov_run_job_killed_by_another_thread_ends_killed) {
+        cgov_pool *p = fx_pool("p", 0, 0);
+        struct runner a = { .pool = p, .spec = { .argv = ARGV("sleep", "30"), .name = "victim" } };
+
+        runner_start(&a);
+        cr_assert_eq(cgov_kill_by_name(p, "victim"), 1);
+        pthread_join(a.thread, NULL);
+        cr_assert_eq(a.r, 0);
+        cr_assert_eq(a.res.outcome, CGOV_OUTCOME_KILLED);
+        fx_assert_pool_idle(p);
+}
+
+Test(job, a_cgov_run_job_ending_gives_its_room_to_a_waiter) {
+        cgov_pool *p = fx_pool_queue("p", 0, 1, 1, 0);
+        struct runner a = { .pool = p, .spec = { .argv = ARGV("sleep", "0.5") } };
+        struct cgov_result res;
+
+        runner_start(&a);
+        cgov_job *w = fx_submit(p, (struct cgov_job_spec) { .argv = ARGV("true") });
+        cr_assert_eq(fx_status(p).jobs_queued, 1, "the second job waits for the slot");
+        fx_await(w, &res);
+        cr_assert_eq(res.outcome, CGOV_OUTCOME_EXITED, "and starts once the first has ended");
+        cgov_job_free(w);
+        pthread_join(a.thread, NULL);
+        cr_assert_eq(a.r, 0);
+        cr_assert_eq(a.res.outcome, CGOV_OUTCOME_EXITED);
+        fx_assert_pool_idle(p);
+}
+
+Test(job, close_ends_a_cgov_run_in_another_thread_and_the_job_runs_on) {
+        cgov_pool *p = fx_pool("p", 0, 0);
+        struct runner a = { .pool = p, .spec = { .argv = ARGV("sleep", "30") } };
+        char leaf[4096] = "";
+        cgov_job **jobs = NULL;
+        size_t n = 0;
+
+        runner_start(&a);
+        cr_assert_eq(governor_jobs(fx_gov, &jobs, &n), 0);
+        cr_assert_eq(n, 1);
+        pid_t pid = cgov_job_pid(jobs[0]);
+        snprintf(leaf, sizeof leaf, "%s", cgov_job_cgroup(jobs[0]));
+        for (size_t i = 0; i < n; i++)
+                cgov_job_free(jobs[i]);
+        free(jobs);
+
+        cgov_close(fx_gov);
+        fx_gov = NULL;
+        pthread_join(a.thread, NULL);
+        cr_assert_eq(a.r, -ESHUTDOWN, "cgov_run returns as cgov_await does (got %d)", a.r);
+        cr_assert_eq(kill(pid, 0), 0, "close kills nothing");
+        cr_assert(fx_exists(leaf), "the leaf stays for the next governor");
 }
