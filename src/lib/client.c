@@ -115,10 +115,16 @@ int client_call(cgov *g, const char *method, json_object *params, const int *fds
 
 /* ---- open and close ------------------------------------------------------------ */
 
+static void drop_idle(Client *c) {
+        while (c->n_idle > 0)
+                wire_free(c->idle[--c->n_idle]);
+}
+
 static void client_free(Client *c) {
         if (!c)
                 return;
         wire_free(c->wire);
+        drop_idle(c);
         free(c->address);
         pthread_mutex_destroy(&c->lock);
         free(c);
@@ -166,6 +172,7 @@ void client_close(cgov *g) {
         /* Closing the connection gives back its slots. */
         pthread_mutex_lock(&g->client->lock);
         g->client->wire = wire_free(g->client->wire);
+        drop_idle(g->client);
         pthread_mutex_unlock(&g->client->lock);
         governor_unref(g);
 }
@@ -413,6 +420,24 @@ static void job_set_result(cgov_job *j, const struct cgov_result *res, int start
 
 /* A Wait on a connection of its own, so that any number of threads can
  * await at once; across a daemon restart it reconnects and asks again. */
+/* A connection for one Wait: a kept one, or a new one. */
+static int wait_connection(Client *c, Wire **ret, bool *ret_kept) {
+        pthread_mutex_lock(&c->lock);
+        *ret_kept = c->n_idle > 0;
+        if (*ret_kept)
+                *ret = c->idle[--c->n_idle];
+        pthread_mutex_unlock(&c->lock);
+        return *ret_kept ? 0 : client_connect(c->address, ret);
+}
+
+static void wait_connection_done(Client *c, Wire *w) {
+        pthread_mutex_lock(&c->lock);
+        if (c->n_idle < ELEMENTSOF(c->idle))
+                c->idle[c->n_idle++] = TAKE_PTR(w);
+        pthread_mutex_unlock(&c->lock);
+        wire_free(w);
+}
+
 int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
         uint64_t deadline = timeout_ms >= 0 ? now_usec() + (uint64_t) timeout_ms * 1000 : 0;
         uint64_t lost_since = 0;
@@ -441,16 +466,21 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
                 request = proto_request("Wait", params);
                 if (!request)
                         return -ENOMEM;
-                r = client_connect(j->g->client->address, &w);
-                if (r >= 0)
-                        lost_since = 0;
+                bool kept = false;
+                r = wait_connection(j->g->client, &w, &kept);
                 if (r >= 0)
                         /* The daemon answers by the deadline; the margin covers a
                          * busy daemon, not a dead one (that is EOF). */
                         r = exchange(w, request, NULL, 0, deadline ? deadline + 5 * UINT64_C(1000000) : 0, &reply,
                                      NULL);
                 json_object_put(request);
+                if (r >= 0 || r == -ESRCH)
+                        wait_connection_done(j->g->client, TAKE_PTR(w)); /* in step: fit for the next */
                 wire_free(w);
+                if (kept && connection_lost(r))
+                        continue; /* kept across a daemon restart: a new one at once */
+                if (r >= 0 || !connection_lost(r))
+                        lost_since = 0;
 
                 if (r >= 0) {
                         struct cgov_result got = {};

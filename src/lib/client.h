@@ -27,6 +27,12 @@ typedef struct Client {
         pthread_mutex_t lock;   /* the shared connection: one exchange at a time */
         Wire *wire;             /* NULL after a failure: the next call reconnects */
         unsigned generation;    /* counts reconnections: slots do not survive them */
+        /* Connections of finished Waits, kept for the next: a connection
+         * costs the daemon an accept and a user-database lookup, more than
+         * the Wait itself. Few, since each counts against the user's
+         * connection limit. */
+        Wire *idle[2];
+        size_t n_idle;
 } Client;
 
 int client_open(const struct cgov_options *opts, cgov **ret);
