@@ -99,8 +99,9 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
 
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
 
-/* The leaf is empty: its stats are read while it still exists, then it goes
- * and the job ends. false: it could not go yet (EBUSY), try again later. */
+/* The leaf's stats are read while it still exists, then it goes and the
+ * job ends. false: something still runs in it (rmdir says EBUSY; asking it
+ * is one system call, reading cgroup.events first would be four). */
 static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
         uint64_t oom_kills;
 
@@ -146,12 +147,9 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Whatever the main process left behind dies with it, and the leaf drains. */
 static void job_main_gone(cgov_job *j) {
-        int r = cg_is_populated(j->leaf_fd);
-
-        if (r <= 0 && job_leaf_done(j, true))
+        if (job_leaf_done(j, true))
                 return;
-        if (r > 0)
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
         job_drain_later(j);
 }
 
@@ -243,7 +241,7 @@ int job_wait_here(cgov_job *j) {
         job_list_remove(j);
         pthread_mutex_unlock(&g->lock);
 
-        if (cg_is_populated(j->leaf_fd) == 0 && job_leaf_done(j, false))
+        if (job_leaf_done(j, false))
                 return 0;
 
         /* Leftovers: the supervisor kills them and drains the leaf on its
