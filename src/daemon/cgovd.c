@@ -2,7 +2,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
@@ -38,12 +40,19 @@ static void daemon_freep(Daemon **d) {
         daemon_free(*d);
 }
 
+/* Called on every submission and every batch of job ends. Nobody listens
+ * unless systemd gave us $NOTIFY_SOCKET (sd_notify's own test), and then the
+ * pools are counted in place: copying the list (governor_pools) to count it
+ * cost an allocation of 8 KiB per job with 1,000 pools. */
 void daemon_update_status(Daemon *d) {
-        _cleanup_free_ cgov_pool **pools = NULL;
         size_t n_pools = 0;
 
-        if (governor_pools(d->gov, &pools, &n_pools) < 0)
+        if (!getenv("NOTIFY_SOCKET"))
                 return;
+        pthread_mutex_lock(&d->gov->lock);
+        for (size_t i = 0; i < d->gov->n_pools; i++)
+                n_pools += !d->gov->pools[i]->released;
+        pthread_mutex_unlock(&d->gov->lock);
         (void) sd_notifyf(false, "STATUS=%zu pool(s), %zu job(s), %zu connection(s)", n_pools, jobs_running(d),
                           d->n_connections);
 }
@@ -68,7 +77,37 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         return sd_event_exit(d->event, 0);
 }
 
-static int daemon_new(const char *cgroup_root, const char *policy_dir, const char *socket_path, Daemon **ret) {
+/* Every pool holds its directory open and every running job its leaf and a
+ * pidfd: 1,000 pools and 2,000 jobs need over 5,000 fds, far past the soft
+ * limit of 1024 that services get by default. As systemd does for itself,
+ * the daemon takes the hard limit. The soft limit it was given is what its
+ * jobs are meant to run with (select() breaks on fds above 1023): true, with
+ * it in *ret_saved, when the limit was raised, so that jobs need it back.
+ * Failing to raise it is not fatal: the daemon then serves fewer pools and
+ * jobs. */
+static bool nofile_raise(struct rlimit *ret_saved) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+                log_warning_errno(errno, "Failed to read the limit of open files: %m");
+                return false;
+        }
+        if (rl.rlim_cur >= rl.rlim_max)
+                return false;
+        struct rlimit raised = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
+                log_warning_errno(errno, "Failed to raise the limit of open files from %llu to %llu: %m",
+                                  (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+                return false;
+        }
+        log_debug("Raised the limit of open files from %llu to %llu.", (unsigned long long) rl.rlim_cur,
+                  (unsigned long long) rl.rlim_max);
+        *ret_saved = rl;
+        return true;
+}
+
+static int daemon_new(const char *cgroup_root, unsigned open_flags, const char *policy_dir, const char *socket_path,
+                      Daemon **ret) {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         sigset_t mask;
         int r;
@@ -110,14 +149,26 @@ static int daemon_new(const char *cgroup_root, const char *policy_dir, const cha
         if (r < 0)
                 return r;
 
-        struct cgov_options opts = { .cgroup_root = cgroup_root };
+        struct cgov_options opts = { .cgroup_root = cgroup_root, .flags = open_flags };
         r = governor_open(&d->gov, &opts, jobs_end_hook, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to take over the cgroup %s: %m%s", cgroup_root ?: "of this service",
-                                       r == -EOPNOTSUPP ? " (no memory or pids controller: see 'cgov doctor')"
+                                       r == -EOPNOTSUPP ? " (no memory or pids controller: see 'cgov doctor'; "
+                                                          "--accounting-only to test without)"
                                        : r == -EBUSY    ? " (other processes live there: run under Delegate=yes or give --cgroup-root)"
                                                         : "");
         log_info("Governing %s.", d->gov->root);
+        /* The flag only allows what is missing: controllers that are there
+         * are used, and their limits enforced, all the same. */
+        if (!d->gov->have_memory || !d->gov->have_pids)
+                log_warning("Accounting only (--accounting-only): %s has no %s controller, so jobs are admitted "
+                            "against the pools' limits but the kernel enforces no %s limit. For testing and "
+                            "benchmarks, never for tenants.",
+                            d->gov->root,
+                            !d->gov->have_memory && !d->gov->have_pids ? "memory or pids"
+                            : !d->gov->have_memory ? "memory" : "pids",
+                            !d->gov->have_memory && !d->gov->have_pids ? "memory or tasks"
+                            : !d->gov->have_memory ? "memory" : "tasks");
 
         r = jobs_adopt(d);
         if (r < 0)
@@ -146,6 +197,8 @@ static void help(void) {
                "  --policy-dir=DIR    the *.pool files (default: %s)\n"
                "  --socket=PATH       where to listen unless systemd passes a socket\n"
                "                      (default: %s)\n"
+               "  --accounting-only   run without the memory or pids controller: admit\n"
+               "                      jobs, enforce nothing (testing, benchmarks)\n"
                "  --debug             log every connection\n"
                "  -h, --help          show this help\n"
                "  -V, --version       show the version\n"
@@ -155,11 +208,12 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_CGROUP_ROOT = 0x100, ARG_POLICY_DIR, ARG_SOCKET, ARG_DEBUG };
+        enum { ARG_CGROUP_ROOT = 0x100, ARG_POLICY_DIR, ARG_SOCKET, ARG_ACCOUNTING_ONLY, ARG_DEBUG };
         static const struct option options[] = {
                 { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "accounting-only", no_argument, NULL, ARG_ACCOUNTING_ONLY },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -167,6 +221,8 @@ int main(int argc, char *argv[]) {
         };
         const char *cgroup_root = NULL, *policy_dir = CGOV_POLICY_DIR, *socket_path = PROTO_DEFAULT_ADDRESS;
         _cleanup_(daemon_freep) Daemon *d = NULL;
+        unsigned open_flags = 0;
+        struct rlimit nofile_saved;
         int c, r;
 
         log_setup();
@@ -180,6 +236,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_SOCKET:
                         socket_path = optarg;
+                        break;
+                case ARG_ACCOUNTING_ONLY:
+                        open_flags |= CGOV_OPEN_ACCOUNTING_ONLY;
                         break;
                 case ARG_DEBUG:
                         log_set_max_level(LOG_DEBUG);
@@ -200,11 +259,16 @@ int main(int argc, char *argv[]) {
         if (geteuid() != 0)
                 log_warning("Not running as root: jobs can run only as this user (%u).", (unsigned) geteuid());
 
-        r = daemon_new(cgroup_root, policy_dir, socket_path, &d);
+        bool nofile_raised = nofile_raise(&nofile_saved);
+
+        r = daemon_new(cgroup_root, open_flags, policy_dir, socket_path, &d);
         if (r < 0) {
                 (void) sd_notifyf(false, "STATUS=Failed to start: %s\nERRNO=%d", strerror(-r), -r);
                 return 1;
         }
+        /* Jobs get the limit we were started with back. */
+        d->nofile_raised = nofile_raised;
+        d->nofile = nofile_saved;
         (void) sd_notify(false, "READY=1");
         daemon_update_status(d);
 

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -61,6 +62,8 @@ struct Daemon {
         cgov *gov;
         char *policy_dir;
         char *socket_path;          /* NULL when socket-activated */
+        bool nofile_raised;         /* jobs get nofile, the limit we were started with */
+        struct rlimit nofile;
         Policy *policy;
         PoolAcl *acls;
 

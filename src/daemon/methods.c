@@ -332,6 +332,8 @@ static int method_submit(Request *rq) {
                 .gid = rq->who->gid,
                 .groups = rq->who->groups,
                 .n_groups = rq->who->n_groups,
+                .set_nofile = rq->d->nofile_raised,
+                .nofile = rq->d->nofile,
         };
         r = job_submit(p, &spec, NULL, &creds, false, &job, &res);
         if (cgov_is_decision(r)) {
@@ -420,10 +422,11 @@ static void walk_job(DaemonJob *j, void *userdata) {
 
         if (w->under && !path_within(j->pool, w->under))
                 return;
-        if (w->rq->who->uid != 0 && !(tenancy_may_see(w->rq->d, w->rq->who, j->pool, &admin) && admin) &&
-            j->owner != w->rq->who->uid)
+        /* The walk visits every job of every user: the policy is asked only
+         * about other users' jobs. */
+        if (w->rq->who->uid != 0 && j->owner != w->rq->who->uid &&
+            !(tenancy_may_see(w->rq->d, w->rq->who, j->pool, &admin) && admin))
                 return;
-        admin = admin || w->rq->who->uid == 0;
         if (w->array) {
                 json_object *o = jobs_to_json(w->rq->d, j);
                 if (o)

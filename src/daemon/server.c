@@ -71,6 +71,16 @@ void connection_reply(Connection *c, json_object *reply) {
         }
         r = wire_queue(c->wire, reply, NULL, 0);
         json_object_put(reply);
+        if (r == -EMSGSIZE) {
+                /* Nothing was queued: a listing of thousands of jobs or pools
+                 * can outgrow a message. The client gets an error that says
+                 * so, rather than a hang-up that looks like a crash. */
+                log_warning("A reply to %s (pid %d) is over %u bytes: sent an error instead.", c->who.name,
+                            (int) c->who.pid, WIRE_MESSAGE_MAX);
+                json_object *e = proto_error_system(r);
+                r = e ? wire_queue(c->wire, e, NULL, 0) : -ENOMEM;
+                json_object_put(e);
+        }
         if (r >= 0)
                 r = wire_flush(c->wire);
         if (r < 0)

@@ -132,8 +132,9 @@ static void acl_done(PoolAcl *a) {
         free(a->admin_gids);
 }
 
-static void acls_free(PoolAcl *acls, size_t n) {
-        for (size_t i = 0; acls && i < n; i++)
+/* n_pools: of the policy the array was resolved for (acls_resolve). */
+static void acls_free(PoolAcl *acls, size_t n_pools) {
+        for (size_t i = 0; acls && i <= n_pools; i++)
                 acl_done(&acls[i]);
         free(acls);
 }
@@ -180,8 +181,51 @@ static int resolve_groups(char **names, gid_t **ret, size_t *ret_n) {
         return 0;
 }
 
+static int id_compare(const void *a, const void *b) {
+        unsigned x = *(const unsigned *) a, y = *(const unsigned *) b;
+        return x < y ? -1 : x > y;
+}
+
+static size_t ids_sort_unique(unsigned *v, size_t n) {
+        size_t k = 0;
+
+        qsort(v, n, sizeof *v, id_compare);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || v[k - 1] != v[i])
+                        v[k++] = v[i];
+        return k;
+}
+
+/* Into ret: the administrators of every pool, sorted, each once. */
+static int acls_union_admins(const PoolAcl *acls, size_t n_pools, PoolAcl *ret) {
+        size_t nu = 0, ng = 0;
+
+        for (size_t i = 0; i < n_pools; i++) {
+                nu += acls[i].n_admin_uids;
+                ng += acls[i].n_admin_gids;
+        }
+        ret->admin_uids = calloc(MAX(nu, 1), sizeof(uid_t));
+        ret->admin_gids = calloc(MAX(ng, 1), sizeof(gid_t));
+        if (!ret->admin_uids || !ret->admin_gids)
+                return -ENOMEM;
+        nu = ng = 0;
+        for (size_t i = 0; i < n_pools; i++) {
+                memcpy(ret->admin_uids + nu, acls[i].admin_uids, acls[i].n_admin_uids * sizeof(uid_t));
+                memcpy(ret->admin_gids + ng, acls[i].admin_gids, acls[i].n_admin_gids * sizeof(gid_t));
+                nu += acls[i].n_admin_uids;
+                ng += acls[i].n_admin_gids;
+        }
+        ret->n_admin_uids = ids_sort_unique(ret->admin_uids, nu);
+        ret->n_admin_gids = ids_sort_unique(ret->admin_gids, ng);
+        return 0;
+}
+
+/* One entry per pool of the policy, and one more after them: every
+ * administrator of any pool, so that may_admin() says no at once to the many
+ * who administer nothing, rather than climbing the chain of every pool and
+ * every job of a listing. */
 static int acls_resolve(const Policy *pol, PoolAcl **ret) {
-        PoolAcl *acls = calloc(MAX(pol->n_pools, 1), sizeof *acls);
+        PoolAcl *acls = calloc(pol->n_pools + 1, sizeof *acls);
         if (!acls)
                 return -ENOMEM;
         for (size_t i = 0; i < pol->n_pools; i++) {
@@ -195,6 +239,10 @@ static int acls_resolve(const Policy *pol, PoolAcl **ret) {
                         return -ENOMEM;
                 }
         }
+        if (acls_union_admins(acls, pol->n_pools, &acls[pol->n_pools]) < 0) {
+                acls_free(acls, pol->n_pools);
+                return -ENOMEM;
+        }
         *ret = acls;
         return 0;
 }
@@ -202,17 +250,15 @@ static int acls_resolve(const Policy *pol, PoolAcl **ret) {
 /* ---- pools of the policy ----------------------------------------------------- */
 
 /* The policy entry governing path: the explicit pool, or the instance
- * template its last segment instantiates, which must name a user (so that a
- * pool dropped from the policy is not mistaken for an instance). *ret_instance
- * tells which. */
-static const PolicyPool *entry_of(const Policy *pol, const char *path, bool *ret_instance) {
+ * template its last segment would instantiate (*ret_instance). For an
+ * instance, whether that segment names a user is instance_names_user()'s to
+ * say: see there. */
+static const PolicyPool *entry_lookup(const Policy *pol, const char *path, bool *ret_instance) {
         const PolicyPool *pp = policy_find(pol, path);
-        if (pp) {
-                if (ret_instance)
-                        *ret_instance = pp->instance;
+        *ret_instance = false;
+        if (pp)
                 /* "shared/%u" itself is a template, never a pool. */
                 return pp->instance ? NULL : pp;
-        }
         const char *slash = strrchr(path, '/');
         size_t plen = slash ? (size_t) (slash - path) + 1 : 0;
         char tmpl[POOL_PATH_MAX + 4];
@@ -221,10 +267,36 @@ static const PolicyPool *entry_of(const Policy *pol, const char *path, bool *ret
         memcpy(tmpl, path, plen);
         memcpy(tmpl + plen, POLICY_INSTANCE_SEGMENT, sizeof POLICY_INSTANCE_SEGMENT);
         pp = policy_find(pol, tmpl);
-        if (!pp || !getpwnam(path + plen))
+        *ret_instance = pp != NULL;
+        return pp;
+}
+
+/* An instance pool is one only if its last segment names a user, so that a
+ * pool dropped from the policy is not mistaken for an instance. Asking the
+ * user database costs a parse of /etc/passwd, or a round trip to LDAP or
+ * systemd-userdb, so it is asked only where the answer can change the
+ * outcome, never once per pool of a listing: callers test the cheap
+ * conditions first. The caller's own instance needs no lookup: its
+ * Identity was read from the user database when it connected. */
+static bool instance_names_user(const char *path, const Identity *who) {
+        const char *seg = strrchr(path, '/');
+
+        seg = seg ? seg + 1 : path;
+        if (who && who->known && strcmp(seg, who->name) == 0)
+                return true;
+        return getpwnam(seg) != NULL;
+}
+
+/* entry_lookup(), with the user checked: NULL for an instance path that
+ * names nobody. */
+static const PolicyPool *entry_of(const Policy *pol, const char *path, const Identity *who, bool *ret_instance) {
+        bool instance;
+        const PolicyPool *pp = entry_lookup(pol, path, &instance);
+
+        if (pp && instance && !instance_names_user(path, who))
                 return NULL;
         if (ret_instance)
-                *ret_instance = true;
+                *ret_instance = instance;
         return pp;
 }
 
@@ -247,13 +319,19 @@ static bool may_admin(Daemon *d, const Identity *who, const char *path) {
 
         if (who->uid == 0)
                 return true;
+        const PoolAcl *any = &d->acls[d->policy->n_pools];
+        if (!acl_has_uid(any->admin_uids, any->n_admin_uids, who->uid) &&
+            !acl_has_group(any->admin_gids, any->n_admin_gids, who))
+                return false;
         snprintf(prefix, sizeof prefix, "%s", path);
         for (;;) {
-                const PolicyPool *pp = entry_of(d->policy, prefix, NULL);
+                bool instance;
+                const PolicyPool *pp = entry_lookup(d->policy, prefix, &instance);
                 if (pp) {
                         const PoolAcl *a = &d->acls[pp - d->policy->pools];
-                        if (acl_has_uid(a->admin_uids, a->n_admin_uids, who->uid) ||
-                            acl_has_group(a->admin_gids, a->n_admin_gids, who))
+                        if ((acl_has_uid(a->admin_uids, a->n_admin_uids, who->uid) ||
+                             acl_has_group(a->admin_gids, a->n_admin_gids, who)) &&
+                            (!instance || instance_names_user(prefix, who)))
                                 return true;
                 }
                 char *slash = strrchr(prefix, '/');
@@ -264,12 +342,14 @@ static bool may_admin(Daemon *d, const Identity *who, const char *path) {
 }
 
 static bool may_use(Daemon *d, const Identity *who, const char *path) {
-        bool instance = false;
-        const PolicyPool *pp = entry_of(d->policy, path, &instance);
+        bool instance;
+        const PolicyPool *pp = entry_lookup(d->policy, path, &instance);
 
         if (!pp)
                 return false;
         if (instance) {
+                /* Its user alone, who exists: instance_names_user() without
+                 * the lookup. */
                 const char *seg = strrchr(path, '/');
                 return who->known && strcmp(seg ? seg + 1 : path, who->name) == 0;
         }
@@ -317,7 +397,7 @@ int tenancy_pool(Daemon *d, const Identity *who, const char *path, bool for_use,
         }
         if (!pool_path_is_valid(path, NULL))
                 return -ENOENT;
-        pp = entry_of(d->policy, path, &instance);
+        pp = entry_of(d->policy, path, who, &instance);
         if (!pp || !tenancy_may_see(d, who, path, &admin))
                 return -ENOENT;
         if (for_use && !admin && !may_use(d, who, path))
@@ -345,8 +425,9 @@ static const PolicyPool *chain_find(Daemon *d, const char *path, bool (*has)(con
 
         snprintf(prefix, sizeof prefix, "%s", path);
         for (;;) {
-                const PolicyPool *pp = entry_of(d->policy, prefix, NULL);
-                if (pp && has(pp))
+                bool instance;
+                const PolicyPool *pp = entry_lookup(d->policy, prefix, &instance);
+                if (pp && has(pp) && (!instance || instance_names_user(prefix, NULL)))
                         return pp;
                 char *slash = strrchr(prefix, '/');
                 if (!slash)
@@ -428,7 +509,7 @@ static int policy_apply(Daemon *d, const Policy *pol) {
         for (size_t i = 0; i < n; i++) {
                 const char *path = cgov_pool_path(pools[i]);
                 bool instance = false;
-                const PolicyPool *pp = entry_of(pol, path, &instance);
+                const PolicyPool *pp = entry_of(pol, path, NULL, &instance);
                 if (pp && instance) {
                         r = apply_pool(d, path, pp);
                         if (r < 0 && ret == 0)

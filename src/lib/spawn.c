@@ -96,6 +96,8 @@ static int child_enter(const SpawnParams *sp, int procs_fd) {
                                 return -1;
         }
         if (sp->creds) {
+                if (sp->creds->set_nofile && setrlimit(RLIMIT_NOFILE, &sp->creds->nofile) < 0)
+                        return -1;
                 /* Raw system calls: glibc's setuid() and friends signal every
                  * thread the parent had, and the child has only this one. */
                 if (syscall(SYS_setgroups, sp->creds->n_groups, sp->creds->groups) < 0 ||

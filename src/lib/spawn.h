@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Starting a job's process directly inside its leaf cgroup. */
@@ -13,6 +14,11 @@ typedef struct SpawnCreds {
         gid_t gid;
         const gid_t *groups;       /* supplementary groups */
         size_t n_groups;
+        /* The open-files limit the job gets, when not the caller's: cgovd
+         * raises its own for thousands of jobs and pools, and gives its jobs
+         * the limit it was started with. */
+        bool set_nofile;
+        struct rlimit nofile;
 } SpawnCreds;
 
 typedef struct SpawnParams {
