@@ -82,7 +82,9 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
  * directory (entered as that user, so that its permissions apply). -1 with
  * errno on failure. */
 static int child_enter(const SpawnParams *sp, int procs_fd) {
-        if (procs_fd >= 0 && write(procs_fd, "0", 1) != 1)
+        /* Raw: write() is a cancellation point, which would act on the
+         * caller's thread state in a child that shares its memory. */
+        if (procs_fd >= 0 && syscall(SYS_write, procs_fd, "0", 1) != 1)
                 return -1;
         if (sp->stdio) {
                 int src[3];
@@ -153,11 +155,12 @@ static uint64_t child_signals_set(void) {
         ssize_t n;
         int fd, found = 0;
 
-        fd = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+        /* Raw system calls: open() and read() are cancellation points. */
+        fd = (int) syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return UINT64_MAX;
-        n = read(fd, buf, sizeof buf - 1);
-        (void) close(fd);
+        n = syscall(SYS_read, fd, buf, sizeof buf - 1);
+        (void) syscall(SYS_close, fd);
         if (n <= 0)
                 return UINT64_MAX;
         buf[n] = '\0';
