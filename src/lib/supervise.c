@@ -176,7 +176,6 @@ static void job_main_ended(cgov_job *j) {
         job_main_gone(j);
 }
 
-
 static void job_time_out(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
@@ -218,8 +217,16 @@ int job_wait_here(cgov_job *j) {
                         timeout = (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT_MAX);
                 }
                 r = poll(fds, 2, timeout);
-                if (r < 0 && errno != EINTR)
-                        return negative_errno();
+                if (r < 0 && errno != EINTR) {
+                        /* Cannot wait here: the supervisor watches it, and
+                         * cgov_await waits for the supervisor. */
+                        pthread_mutex_lock(&g->lock);
+                        j->next_incoming = g->incoming;
+                        g->incoming = j;
+                        pthread_mutex_unlock(&g->lock);
+                        governor_wake(g);
+                        return 0;
+                }
                 if (r > 0 && fds[1].revents)
                         return -ESHUTDOWN;
                 if (r > 0 && fds[0].revents)
