@@ -230,3 +230,16 @@ int parse_job_id(const char *s, uint64_t *ret) {
         *ret = id;
         return 0;
 }
+
+int cli_parse_job_operand(int argc, char *argv[], const char *command, uint64_t *ret) {
+        if (argc - optind != 1) {
+                fprintf(stderr, "%s: %s (see 'cgov %s --help')\n", argv[0],
+                        optind >= argc ? "no job given" : "one job at a time", command);
+                return EXIT_USAGE;
+        }
+        if (parse_job_id(argv[optind], ret) < 0) {
+                fprintf(stderr, "%s: '%s' is not a job id\n", argv[0], argv[optind]);
+                return EXIT_USAGE;
+        }
+        return 0;
+}

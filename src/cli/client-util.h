@@ -82,3 +82,6 @@ void cli_job_lookup(cgov *g, uint64_t id, uint64_t *ret_memory_max, char **ret_c
 /* A job's id as cgov run --detach prints it: a positive decimal number.
  * 0 or -EINVAL. */
 int parse_job_id(const char *s, uint64_t *ret);
+/* The one job id operand of `cgov kill` and `cgov wait`, at optind: 0 with
+ * it, or EXIT_USAGE with the reason printed ("see 'cgov COMMAND --help'"). */
+int cli_parse_job_operand(int argc, char *argv[], const char *command, uint64_t *ret);

@@ -159,15 +159,9 @@ int kill_main(int argc, char *argv[]) {
                                 argv[0]);
                         return EXIT_USAGE;
                 }
-                if (argc - optind != 1) {
-                        fprintf(stderr, "%s: %s (see 'cgov kill --help')\n", argv[0],
-                                optind >= argc ? "no job given" : "one job at a time");
-                        return EXIT_USAGE;
-                }
-                if (parse_job_id(argv[optind], &id) < 0) {
-                        fprintf(stderr, "%s: '%s' is not a job id\n", argv[0], argv[optind]);
-                        return EXIT_USAGE;
-                }
+                r = cli_parse_job_operand(argc, argv, "kill", &id);
+                if (r != 0)
+                        return r;
         }
 
         r = cli_open(argv[0], cli_address(address), &g);

@@ -428,15 +428,9 @@ int wait_main(int argc, char *argv[]) {
         r = cli_parse_address_only(argc, argv, wait_help, &address);
         if (r >= 0)
                 return r;
-        if (argc - optind != 1) {
-                fprintf(stderr, "%s: %s (see 'cgov wait --help')\n", argv[0],
-                        optind >= argc ? "no job given" : "one job at a time");
-                return EXIT_USAGE;
-        }
-        if (parse_job_id(argv[optind], &id) < 0) {
-                fprintf(stderr, "%s: '%s' is not a job id\n", argv[0], argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = cli_parse_job_operand(argc, argv, "wait", &id);
+        if (r != 0)
+                return r;
 
         r = cli_open(argv[0], cli_address(address), &g);
         if (r < 0)
