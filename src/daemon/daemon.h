@@ -134,6 +134,7 @@ struct Connection {
         Daemon *d;
         Wire *wire;
         sd_event_source *io;
+        sd_event_source *resume;     /* defer: go on with buffered requests (connection_resume) */
         Identity who;
         DaemonJob *waiting_for;      /* a parked Wait: no other request is read meanwhile */
         sd_event_source *wait_timer;
@@ -148,7 +149,9 @@ int server_listen(Daemon *d);
 void server_done(Daemon *d);
 /* Queues a reply (takes it) and flushes what the socket takes now. */
 void connection_reply(Connection *c, json_object *reply);
-/* A Wait that held the connection was answered: reading resumes. */
+/* A Wait that held the connection was answered: its buffered requests are
+ * handled, and reading resumes, on the next turn of the loop (never from
+ * inside the caller, which may be walking the job's waiters). */
 void connection_resume(Connection *c);
 
 /* ---- methods.c ---------------------------------------------------------- */

@@ -16,7 +16,13 @@
  * connection processes one request at a time, in order: while a reply is
  * still unwritten, or while a Wait is parked, nothing more is read from it
  * (it may only hang up), so a client that sends without reading cannot make
- * the daemon buffer without bound. */
+ * the daemon buffer without bound.
+ *
+ * Requests are handled only from the connection's own event callbacks,
+ * never from inside another's: a job's end answers the Waits parked on it
+ * and only schedules their connections to go on (connection_resume), so
+ * whatever those connections had buffered (another Wait for the same job,
+ * say) cannot collect or free what the job-end path is still walking. */
 
 static void connection_free(Connection *c) {
         Daemon *d = c->d;
@@ -24,6 +30,7 @@ static void connection_free(Connection *c) {
         methods_connection_closed(c, d);
         jobs_unwait(c);
         c->io = sd_event_source_disable_unref(c->io);
+        c->resume = sd_event_source_disable_unref(c->resume);
         wire_free(c->wire);
         UserCount *u = user_count(d, c->who.uid);
         if (u && u->connections > 0)
@@ -111,9 +118,18 @@ static void connection_process(Connection *c) {
         }
 }
 
-void connection_resume(Connection *c) {
+static int on_connection_resume(sd_event_source *s, void *userdata) {
+        Connection *c = userdata;
+
         connection_process(c);
         connection_update(c);
+        return 0;
+}
+
+void connection_resume(Connection *c) {
+        /* The next turn of the loop: see the top of this file. */
+        if (sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT) < 0)
+                c->dead = true; /* cannot happen for a source we own; never hang a client */
 }
 
 static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -202,8 +218,14 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         r = wire_new(TAKE_FD(cfd), &c->wire);
         if (r >= 0)
                 r = sd_event_add_io(d->event, &c->io, wire_fd(c->wire), EPOLLIN, on_connection_io, c);
+        if (r >= 0)
+                r = sd_event_add_defer(d->event, &c->resume, on_connection_resume, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->resume, SD_EVENT_OFF);
         if (r < 0) {
                 log_warning_errno(r, "Failed to set up a connection: %m");
+                sd_event_source_disable_unref(c->resume);
+                sd_event_source_disable_unref(c->io);
                 wire_free(c->wire);
                 identity_done(&c->who);
                 free(c);

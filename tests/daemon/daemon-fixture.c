@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -179,4 +181,81 @@ int dx_as(const char *user, int (*fn)(void *arg), void *arg) {
 
 int dx_open(cgov **ret) {
         return cgov_open(ret, &(struct cgov_options) { .address = dx_socket });
+}
+
+int dx_raw_connect(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", dx_socket);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int dx_raw_send(int fd, const void *data, size_t len) {
+        for (size_t done = 0; done < len;) {
+                ssize_t n = send(fd, (const char *) data + done, len - done, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+int dx_raw_reply(int fd, char *buf, size_t size, int timeout_ms) {
+        size_t n = 0;
+
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int r = poll(&p, 1, timeout_ms);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                /* One byte at a time: the next reply stays in the socket. */
+                ssize_t k = recv(fd, buf + n, 1, 0);
+                if (k < 0)
+                        return -errno;
+                if (k == 0) {
+                        buf[n] = '\0';
+                        return 0;
+                }
+                if (buf[n] == '\0')
+                        return (int) n;
+                if (++n >= size)
+                        return -EMSGSIZE;
+        }
+}
+
+uint64_t dx_reply_id(const char *reply) {
+        json_object *o = json_tokener_parse(reply), *params, *id;
+        uint64_t v = 0;
+        if (o && json_object_object_get_ex(o, "parameters", &params) && json_object_object_get_ex(params, "id", &id))
+                v = json_object_get_uint64(id);
+        json_object_put(o);
+        return v;
+}
+
+void dx_assert_serving(int timeout_ms) {
+        static const char req[] = "{\"method\":\"io.cgov.GetInfo\"}";
+        char buf[4096];
+        int status;
+
+        cr_assert(dx_daemon > 0 && waitpid(dx_daemon, &status, WNOHANG) == 0, "cgovd is gone:\n%s", dx_daemon_log());
+        int fd = dx_raw_connect();
+        cr_assert_geq(fd, 0, "connect: %s\n%s", strerror(-fd), dx_daemon_log());
+        cr_assert_eq(dx_raw_send(fd, req, sizeof req), 0);
+        int r = dx_raw_reply(fd, buf, sizeof buf, timeout_ms);
+        close(fd);
+        cr_assert(r > 0 && strstr(buf, "\"version\":1"), "root's GetInfo was not answered within %d ms (%s)\n%s",
+                  timeout_ms, r < 0 ? strerror(-r) : buf, dx_daemon_log());
 }

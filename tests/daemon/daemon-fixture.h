@@ -10,6 +10,8 @@
  * test process stays root to stop the daemon and clean up. */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgov.h"
@@ -51,6 +53,18 @@ uid_t dx_uid(const char *user);
 /* A client-mode governor on the test's daemon (NULL with errno-ish r on
  * failure; in a dx_as child, check the return). */
 int dx_open(cgov **ret);
+
+/* Raw protocol on the test's socket, usable from dx_as children (no
+ * Criterion asserts): a connection (fd or -errno), bytes sent whole, and one
+ * reply read up to its NUL into buf (its length; 0 at EOF; -ETIMEDOUT after
+ * timeout_ms; -EMSGSIZE when it does not fit). */
+int dx_raw_connect(void);
+int dx_raw_send(int fd, const void *data, size_t len);
+int dx_raw_reply(int fd, char *buf, size_t size, int timeout_ms);
+/* The "id" of a Submit reply, 0 when there is none. */
+uint64_t dx_reply_id(const char *reply);
+/* The daemon is alive and root's GetInfo is answered within timeout_ms. */
+void dx_assert_serving(int timeout_ms);
 
 /* In a dx_as child: a failed check prints and returns 1 from fn. */
 #define DX_CHECK(cond, ...)                                                                          \
