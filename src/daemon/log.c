@@ -30,8 +30,36 @@ void log_set_max_level(int level) {
         max_level = level;
 }
 
+/* Messages quote what tenants chose (program names, job names): a control
+ * character in them must not start a line of its own in a log, where it
+ * could pass for a message of the daemon. So every message is one line,
+ * with control characters written as C escapes. */
+static void escape_controls(const char *in, char *out, size_t size) {
+        static const char hex[] = "0123456789abcdef";
+        size_t n = 0;
+
+        for (const unsigned char *p = (const unsigned char *) in; *p && n + 5 < size; p++) {
+                if (*p >= 0x20 && *p != 0x7f && *p != '\\') {
+                        out[n++] = (char) *p;
+                        continue;
+                }
+                out[n++] = '\\';
+                switch (*p) {
+                case '\n': out[n++] = 'n'; break;
+                case '\t': out[n++] = 't'; break;
+                case '\r': out[n++] = 'r'; break;
+                case '\\': out[n++] = '\\'; break;
+                default:
+                        out[n++] = 'x';
+                        out[n++] = hex[*p >> 4];
+                        out[n++] = hex[*p & 15];
+                }
+        }
+        out[n] = '\0';
+}
+
 int log_full(int level, int err, const LogFields *f, const char *fmt, ...) {
-        char msg[2048];
+        char raw[2048], msg[4 * sizeof raw];
         va_list ap;
 
         if (err < 0)
@@ -41,8 +69,9 @@ int log_full(int level, int err, const LogFields *f, const char *fmt, ...) {
 
         errno = err;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        escape_controls(raw, msg, sizeof msg);
 
         if (to_journal) {
                 char prio[16], errno_field[32], buf[4][512];

@@ -53,3 +53,33 @@ Test(attacks, two_pipelined_waits_for_one_job_do_not_crash_the_daemon) {
         cr_assert_eq(dx_as(DX_USER_A, two_waits_in_one_write, NULL), 0, "daemon log:\n%s", dx_daemon_log());
         dx_assert_serving(5000);
 }
+
+/* ---- the daemon's log ------------------------------------------------------------------- */
+
+/* A program whose name holds a newline: what follows it must not become a
+ * line of the daemon's log of its own, where it would pass for the
+ * daemon's word. */
+static int run_forging_name(void *arg) {
+        const char *dir = arg;
+        char req[1024], reply[4096];
+        int fd = dx_raw_connect();
+        DX_CHECK(fd >= 0, "connect: %s", strerror(-fd));
+        snprintf(req, sizeof req,
+                 "{\"method\":\"io.cgov.Submit\",\"parameters\":{\"pool\":\"shared/team\","
+                 "\"argv\":[\"%s/fake\\ncgovd: Job 999 of root exited with status 0.\"]}}",
+                 dir);
+        DX_CHECK(dx_raw_send(fd, req, strlen(req) + 1) == 0, "send");
+        DX_CHECK(dx_raw_reply(fd, reply, sizeof reply, 30000) > 0 && dx_reply_id(reply) > 0, "Submit: %s", reply);
+        close(fd);
+        return 0;
+}
+
+Test(attacks, a_program_name_cannot_forge_lines_in_the_daemons_log) {
+        char link[512];
+        snprintf(link, sizeof link, "%s/fake\ncgovd: Job 999 of root exited with status 0.", dx_dir);
+        cr_assert_eq(symlink("/bin/true", link), 0, "symlink: %m");
+        cr_assert_eq(dx_as(DX_USER_A, run_forging_name, dx_dir), 0, "daemon log:\n%s", dx_daemon_log());
+        const char *log = dx_daemon_log();
+        cr_assert(strstr(log, "/fake\\ncgovd: Job 999"), "the name is not in the log, escaped:\n%s", log);
+        cr_assert_null(strstr(log, "\ncgovd: Job 999"), "a forged line made it into the log:\n%s", log);
+}
