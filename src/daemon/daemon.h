@@ -31,6 +31,7 @@
 #define JOBS_PER_USER_MAX 256
 #define RESULTS_PER_USER_MAX 1024
 #define CONNECTIONS_MAX 4096 /* all users together: the fd budget */
+#define ACCEPT_PAUSE_MS 100  /* out of fds: stop accepting for so long */
 
 typedef struct Daemon Daemon;
 typedef struct Connection Connection;
@@ -69,6 +70,8 @@ struct Daemon {
 
         int listen_fd;
         sd_event_source *listen_source;
+        sd_event_source *accept_retry;  /* re-enables listen_source after accept_pause() */
+        uint64_t accept_paused_logged;  /* CLOCK_MONOTONIC µs of the last warning about it */
         Connection *connections;
         size_t n_connections;
 

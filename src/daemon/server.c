@@ -179,6 +179,34 @@ static void refuse(int fd, const char *limit, unsigned max) {
         wire_free(w);
 }
 
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Daemon *d = userdata;
+        (void) sd_event_source_set_enabled(d->listen_source, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of fds (or memory): the connection stays in the backlog and the
+ * socket stays readable, so retrying at once would spin. Stop listening
+ * for a moment; a connection that closes meanwhile frees what is needed. */
+static void accept_pause(Daemon *d, int err) {
+        uint64_t now = 0;
+        int r;
+
+        (void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        /* Once in a while, not ten lines a second. */
+        if (d->accept_paused_logged == 0 || now - d->accept_paused_logged >= 10 * UINT64_C(1000000)) {
+                log_warning_errno(err, "Failed to accept a connection, pausing for %u ms: %m", ACCEPT_PAUSE_MS);
+                d->accept_paused_logged = now;
+        }
+        r = sd_event_source_set_enabled(d->listen_source, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_source_set_time_relative(d->accept_retry, ACCEPT_PAUSE_MS * UINT64_C(1000));
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->accept_retry, SD_EVENT_ONESHOT);
+        if (r < 0)
+                (void) sd_event_source_set_enabled(d->listen_source, SD_EVENT_ON); /* better busy than deaf */
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Daemon *d = userdata;
         _cleanup_close_ int cfd = -EBADF;
@@ -187,7 +215,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
         cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        accept_pause(d, errno);
+                else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                         log_warning_errno(errno, "Failed to accept a connection: %m");
                 return 0;
         }
@@ -299,12 +329,20 @@ int server_listen(Daemon *d) {
         r = sd_event_add_io(d->event, &d->listen_source, d->listen_fd, EPOLLIN, on_accept, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch the socket: %m");
+        /* Made now, while there are fds for its timerfd: it is needed when
+         * there are none left. */
+        r = sd_event_add_time(d->event, &d->accept_retry, CLOCK_MONOTONIC, UINT64_MAX, 0, on_accept_retry, d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d->accept_retry, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make a timer: %m");
         return 0;
 }
 
 void server_done(Daemon *d) {
         while (d->connections)
                 connection_free(d->connections);
+        d->accept_retry = sd_event_source_disable_unref(d->accept_retry);
         d->listen_source = sd_event_source_disable_unref(d->listen_source);
         d->listen_fd = safe_close(d->listen_fd);
         if (d->socket_path)

@@ -42,6 +42,7 @@ char dx_dir[256];
 char dx_socket[300];
 char dx_policy_dir[300];
 pid_t dx_daemon;
+void (*dx_daemon_exec_hook)(void);
 static char dx_log[300];
 
 uid_t dx_uid(const char *user) {
@@ -59,11 +60,16 @@ void dx_write_policy(const char *text) {
         cr_assert_eq(fclose(f), 0);
 }
 
+/* Its last 16 KiB: where a failure's cause is. */
 const char *dx_daemon_log(void) {
         static char buf[16384];
         FILE *f = fopen(dx_log, "re");
         size_t n = 0;
         if (f) {
+                if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > (long) sizeof buf - 1)
+                        (void) fseek(f, -(long) (sizeof buf - 1), SEEK_END);
+                else
+                        rewind(f);
                 n = fread(buf, 1, sizeof buf - 1, f);
                 fclose(f);
         }
@@ -100,6 +106,8 @@ void dx_start_daemon(void) {
                 unsetenv("NOTIFY_SOCKET");
                 unsetenv("JOURNAL_STREAM");
                 unsetenv("LISTEN_FDS");
+                if (dx_daemon_exec_hook)
+                        dx_daemon_exec_hook();
                 execl(cgovd, cgovd, root_arg, policy_arg, socket_arg, "--debug", (char *) NULL);
                 fprintf(stderr, "exec %s: %m\n", cgovd);
                 _exit(127);
@@ -128,6 +136,7 @@ void dx_stop_daemon(int sig) {
 }
 
 void dx_setup(void) {
+        dx_daemon_exec_hook = NULL;
         fx_setup_root_only();
         if (!getpwnam(DX_USER_A) || !getpwnam(DX_USER_B) || !getgrnam(DX_GROUP))
                 cr_skip_test("users " DX_USER_A " and " DX_USER_B " and group " DX_GROUP

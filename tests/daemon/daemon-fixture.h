@@ -40,6 +40,9 @@ void dx_teardown(void);
 
 void dx_write_policy(const char *text);
 void dx_start_daemon(void);
+/* Run in the daemon's process before it execs cgovd (rlimits, say); reset
+ * by dx_setup. */
+extern void (*dx_daemon_exec_hook)(void);
 void dx_stop_daemon(int sig);   /* sends sig, waits for the exit */
 /* The daemon's log so far (for assertion messages). */
 const char *dx_daemon_log(void);

@@ -4,9 +4,12 @@
  * and asserts that it neither crashes, freezes nor starves the daemon, and
  * that nothing the attack touched is lost. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon-fixture.h"
@@ -82,4 +85,77 @@ Test(attacks, a_program_name_cannot_forge_lines_in_the_daemons_log) {
         const char *log = dx_daemon_log();
         cr_assert(strstr(log, "/fake\\ncgovd: Job 999"), "the name is not in the log, escaped:\n%s", log);
         cr_assert_null(strstr(log, "\ncgovd: Job 999"), "a forged line made it into the log:\n%s", log);
+}
+
+/* ---- running out of file descriptors ------------------------------------------------------ */
+
+static void low_nofile(void) {
+        /* Hard and soft: cgovd cannot raise it. Its own needs are ~20. */
+        struct rlimit rl = { 48, 48 };
+        setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Seconds of CPU the process has used (utime + stime of /proc/PID/stat). */
+static double cpu_seconds(pid_t pid) {
+        char path[64], buf[1024];
+        unsigned long utime = 0, stime = 0;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *f = fopen(path, "re");
+        cr_assert_not_null(f);
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* After the command's closing parenthesis: fields 3.. ; utime is 14, stime 15. */
+        const char *p = strrchr(buf, ')');
+        cr_assert_not_null(p);
+        cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+        return (double) (utime + stime) / (double) sysconf(_SC_CLK_TCK);
+}
+
+static int hold_connections(void *arg) {
+        int *ready = arg, fds[64], n = 0;
+        /* As many as cgovd lets one user have: more than its fds allow. */
+        for (; n < 64; n++)
+                if ((fds[n] = dx_raw_connect()) < 0)
+                        break;
+        DX_CHECK(n > 40, "only %d connections", n);
+        DX_CHECK(write(ready[1], "x", 1) == 1, "ready");
+        char c;
+        (void) !read(ready[0], &c, 1); /* until the test has measured */
+        for (int i = 0; i < n; i++)
+                close(fds[i]);
+        return 0;
+}
+
+Test(attacks, running_out_of_fds_pauses_accepting_instead_of_spinning) {
+        int to_test[2], to_tenant[2];
+
+        dx_stop_daemon(SIGTERM);
+        dx_daemon_exec_hook = low_nofile;
+        dx_start_daemon();
+        cr_assert_eq(pipe(to_test), 0);
+        cr_assert_eq(pipe(to_tenant), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                int ends[2] = { to_tenant[0], to_test[1] };
+                _exit(dx_as(DX_USER_A, hold_connections, ends));
+        }
+        char c;
+        cr_assert_eq(read(to_test[0], &c, 1), 1, "the tenant could not connect:\n%s", dx_daemon_log());
+        /* cgovd is out of fds with connections still in its backlog. */
+        double before = cpu_seconds(dx_daemon);
+        sleep(2);
+        double used = cpu_seconds(dx_daemon) - before;
+        cr_assert_lt(used, 0.5, "cgovd used %.2f s of CPU in 2 s while out of fds: it spins\n%s", used,
+                     dx_daemon_log());
+        cr_assert(strstr(dx_daemon_log(), "pausing"), "no pause logged:\n%s", dx_daemon_log());
+
+        /* Once the tenant lets go, everyone is served again. */
+        cr_assert_eq(write(to_tenant[1], "x", 1), 1);
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        dx_assert_serving(10000);
 }
