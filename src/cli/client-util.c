@@ -117,7 +117,8 @@ int cli_report_error(const char *prog, int r, int failure_status, const char *wh
                 reason = "not permitted";
                 break;
         case -EUSERS:
-                reason = "you reached one of cgovd's per-user limits (connections, jobs or slots)";
+                reason = "you reached one of cgovd's per-user limits (connections, jobs, slots, or what "
+                         "your jobs' commands weigh together)";
                 break;
         case -EINVAL:
                 reason = "cgovd refused the request as invalid";

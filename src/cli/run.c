@@ -365,7 +365,9 @@ int run_main(int argc, char *argv[]) {
                 if (r == -EPERM)
                         fprintf(stderr, "%s: you may not run jobs in pool %s\n", argv[0], cgov_pool_path(p));
                 else if (r == -EUSERS)
-                        fprintf(stderr, "%s: you have as many jobs queued or running as cgovd allows one user\n",
+                        fprintf(stderr, "%s: you hold as much as cgovd allows one user (jobs queued or running, "
+                                        "or what their commands and environments weigh together): wait for some "
+                                        "to end\n",
                                 argv[0]);
                 else
                         return cli_report_error(argv[0], r, EXIT_CGOV_FAILED, "cannot submit the job");

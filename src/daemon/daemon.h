@@ -30,6 +30,8 @@
 #define CONNECTIONS_PER_USER_MAX 64
 #define JOBS_PER_USER_MAX 256
 #define RESULTS_PER_USER_MAX 1024
+#define SPEC_BYTES_PER_USER_MAX (32u << 20) /* argv, env, cwd of the user's live jobs */
+#define ARGV0_SHOWN_MAX 256                 /* bytes of a program name kept for listings */
 #define CONNECTIONS_MAX 4096 /* all users together: the fd budget */
 #define ACCEPT_PAUSE_MS 100  /* out of fds: stop accepting for so long */
 
@@ -95,6 +97,7 @@ struct Daemon {
 typedef struct UserCount {
         uid_t uid;
         unsigned connections, jobs, results;
+        size_t spec_bytes;          /* of live jobs: SPEC_BYTES_PER_USER_MAX */
 } UserCount;
 
 /* ---- tenancy.c ---------------------------------------------------------- */
@@ -173,7 +176,8 @@ struct DaemonJob {
         char *user;                  /* the owner's name, for logs */
         char *pool;                  /* path */
         char *name;
-        char *argv0;
+        char *argv0;                 /* at most ARGV0_SHOWN_MAX bytes of it, for listings */
+        size_t spec_bytes;           /* what the request weighed, while the job lives */
         bool ended;
         struct cgov_result result;
         int start_error;
@@ -189,7 +193,7 @@ void jobs_end_hook(cgov_job *j, void *userdata);
 int jobs_adopt(Daemon *d);
 /* Registers a job just submitted for who in pool. */
 int jobs_add(Daemon *d, cgov_job *j, const Identity *who, const char *pool, const char *name, const char *argv0,
-             DaemonJob **ret);
+             size_t spec_bytes, DaemonJob **ret);
 DaemonJob *jobs_find(Daemon *d, uint64_t id);
 /* The job if who may see it (owner, an administrator of its pool, root);
  * *ret_admin tells which. */

@@ -83,8 +83,20 @@ static void job_drop(Daemon *d, DaemonJob *j) {
         job_free(j);
 }
 
+/* At most max bytes of s, cut where a UTF-8 character starts (the protocol
+ * carries only valid UTF-8, which s is). */
+static char *strdup_cut(const char *s, size_t max) {
+        size_t n = strlen(s);
+        if (n > max) {
+                n = max;
+                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                        n--;
+        }
+        return strndup(s, n);
+}
+
 int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, const char *name, const char *argv0,
-             DaemonJob **ret) {
+             size_t spec_bytes, DaemonJob **ret) {
         JobInfo info;
         DaemonJob *j = calloc(1, sizeof *j);
         if (!j)
@@ -96,7 +108,8 @@ int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, co
         j->user = strdup(who->name);
         j->pool = strdup(pool);
         j->name = name ? strdup(name) : NULL;
-        j->argv0 = strdup(argv0 ?: "");
+        j->argv0 = strdup_cut(argv0 ?: "", ARGV0_SHOWN_MAX);
+        j->spec_bytes = spec_bytes;
         if (!j->user || !j->pool || (name && !j->name) || !j->argv0 || job_insert(d, j) < 0) {
                 j->job = NULL; /* the caller's still */
                 job_free(j);
@@ -104,8 +117,10 @@ int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, co
         }
         d->n_jobs++;
         UserCount *u = user_count(d, who->uid);
-        if (u)
+        if (u) {
                 u->jobs++;
+                u->spec_bytes += spec_bytes;
+        }
         *ret = j;
         return 0;
 }
@@ -294,7 +309,9 @@ static void job_ended(Daemon *d, cgov_job *job) {
         if (u) {
                 u->jobs--;
                 u->results++;
+                u->spec_bytes -= MIN(u->spec_bytes, j->spec_bytes);
         }
+        j->spec_bytes = 0;
         j->eprev = d->ended_tail;
         if (d->ended_tail)
                 d->ended_tail->enext = j;

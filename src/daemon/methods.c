@@ -15,6 +15,11 @@
 
 #define ARGV_MAX 4096            /* arguments of one job */
 #define ENV_MAX 4096             /* environment entries of one job */
+/* The kernel's own bounds, so that what cgovd keeps is never more than exec
+ * could use: a path (argv[0], cwd) is under PATH_MAX, and execve() refuses
+ * a single argument or variable of MAX_ARG_STRLEN (32 pages) or more. */
+#define PATH_BYTES_MAX 4096
+#define ARG_BYTES_MAX (32 * 4096)
 #define SLOTS_PER_REQUEST_MAX 65536
 #define DEFAULT_JOB_PATH "/usr/local/bin:/usr/bin:/bin"
 
@@ -60,6 +65,15 @@ static int no_such_job(Request *rq, uint64_t id) {
         if (p)
                 json_object_object_add(p, "id", json_object_new_uint64(id));
         return fail(rq, proto_error(PROTO_ERROR_NO_SUCH_JOB, p));
+}
+
+static int limit_exceeded(Request *rq, const char *limit, uint64_t max) {
+        json_object *p = json_object_new_object();
+        if (p) {
+                json_object_object_add(p, "limit", json_object_new_string(limit));
+                json_object_object_add(p, "max", json_object_new_uint64(max));
+        }
+        return fail(rq, proto_error(PROTO_ERROR_LIMIT_EXCEEDED, p));
 }
 
 static int permission_denied(Request *rq, const char *message) {
@@ -257,27 +271,29 @@ static int method_submit(Request *rq) {
         UserCount *u = user_count(rq->d, rq->who->uid);
         if (!u)
                 return fail(rq, proto_error_system(-ENOMEM));
-        if (u->jobs >= JOBS_PER_USER_MAX) {
-                json_object *e = json_object_new_object();
-                if (e) {
-                        json_object_object_add(e, "limit", json_object_new_string("jobs"));
-                        json_object_object_add(e, "max", json_object_new_int(JOBS_PER_USER_MAX));
-                }
-                return fail(rq, proto_error(PROTO_ERROR_LIMIT_EXCEEDED, e));
-        }
+        if (u->jobs >= JOBS_PER_USER_MAX)
+                return limit_exceeded(rq, "jobs", JOBS_PER_USER_MAX);
 
         /* Everything checked before the pool is touched (an instance pool is
          * made on first use). */
-        if (proto_get_strv(rq->params, "argv", ARGV_MAX, &argv) < 0 || !argv[0] || !argv[0][0])
+        if (proto_get_strv(rq->params, "argv", ARGV_MAX, &argv) < 0 || !argv[0] || !argv[0][0] ||
+            strlen(argv[0]) >= PATH_BYTES_MAX || strv_longest(argv) >= ARG_BYTES_MAX)
                 return invalid(rq, "argv");
         r = proto_get_strv(rq->params, "env", ENV_MAX, &env);
-        if (r == -EINVAL)
+        if (r == -EINVAL || strv_longest(env) >= ARG_BYTES_MAX)
                 return invalid(rq, "env");
         for (char **e = env; e && *e; e++)
                 if (!strchr(*e, '=') || **e == '=')
                         return invalid(rq, "env");
-        if (proto_get_string(rq->params, "cwd", &cwd) == -EINVAL || (cwd && cwd[0] != '/'))
+        if (proto_get_string(rq->params, "cwd", &cwd) == -EINVAL ||
+            (cwd && (cwd[0] != '/' || strlen(cwd) >= PATH_BYTES_MAX)))
                 return invalid(rq, "cwd");
+        /* What the job keeps of the request while it lives (the library
+         * copies the spec of a job that may wait): one user's jobs together
+         * hold at most so much, whatever each message may carry. */
+        size_t spec_bytes = strv_bytes(argv) + strv_bytes(env) + (cwd ? strlen(cwd) + 1 : 0);
+        if (u->spec_bytes + spec_bytes > SPEC_BYTES_PER_USER_MAX)
+                return limit_exceeded(rq, "specBytes", SPEC_BYTES_PER_USER_MAX);
         if (proto_get_string(rq->params, "name", &name) == -EINVAL || (name && !job_name_is_valid(name)))
                 return invalid(rq, "name");
         if (proto_get_u64(rq->params, "memoryMax", CGOV_SIZE_MAX, &memory) == -EINVAL)
@@ -345,7 +361,7 @@ static int method_submit(Request *rq) {
         if (r < 0)
                 return fail(rq, proto_error_system(r));
 
-        r = jobs_add(rq->d, job, rq->who, pool_path, name, argv[0], &dj);
+        r = jobs_add(rq->d, job, rq->who, pool_path, name, argv[0], spec_bytes, &dj);
         if (r < 0) {
                 /* It runs, but we cannot track it: it must not run untracked. */
                 (void) cgov_kill(job);

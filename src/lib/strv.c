@@ -29,3 +29,20 @@ char **strv_copy(const char *const *v) {
                 }
         return c;
 }
+
+size_t strv_bytes(char *const *v) {
+        size_t n = 0;
+        for (char *const *i = v; i && *i; i++)
+                n += strlen(*i) + 1;
+        return n;
+}
+
+size_t strv_longest(char *const *v) {
+        size_t m = 0;
+        for (char *const *i = v; i && *i; i++) {
+                size_t l = strlen(*i);
+                if (l > m)
+                        m = l;
+        }
+        return m;
+}
