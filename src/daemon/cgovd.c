@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include "cgroup-fs.h"
 #include "daemon.h"
 #include "internal.h"
 #include "log.h"
@@ -80,30 +82,53 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 /* Every pool holds its directory open and every running job its leaf and a
  * pidfd: 1,000 pools and 2,000 jobs need over 5,000 fds, far past the soft
  * limit of 1024 that services get by default. As systemd does for itself,
- * the daemon takes the hard limit. The soft limit it was given is what its
- * jobs are meant to run with (select() breaks on fds above 1023): true, with
- * it in *ret_saved, when the limit was raised, so that jobs need it back.
+ * the daemon takes the hard limit. The limit it was given, in *ret_given, is
+ * what its jobs are meant to run with (select() breaks on fds above 1023).
  * Failing to raise it is not fatal: the daemon then serves fewer pools and
  * jobs. */
-static bool nofile_raise(struct rlimit *ret_saved) {
+static void nofile_raise(struct rlimit *ret_given) {
         struct rlimit rl;
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
                 log_warning_errno(errno, "Failed to read the limit of open files: %m");
-                return false;
+                rl = (struct rlimit) { 1024, 4096 }; /* the kernel's own default, for jobs */
         }
+        *ret_given = rl;
         if (rl.rlim_cur >= rl.rlim_max)
-                return false;
+                return;
         struct rlimit raised = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
         if (setrlimit(RLIMIT_NOFILE, &raised) < 0) {
                 log_warning_errno(errno, "Failed to raise the limit of open files from %llu to %llu: %m",
                                   (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
-                return false;
+                return;
         }
         log_debug("Raised the limit of open files from %llu to %llu.", (unsigned long long) rl.rlim_cur,
                   (unsigned long long) rl.rlim_max);
-        *ret_saved = rl;
-        return true;
+}
+
+/* The resource limits a job starts with: those the kernel gives a new
+ * process (init's, include/asm-generic/resource.h), not whatever cgovd runs
+ * with, and the open-files limit cgovd was given (the service manager's
+ * choice for its services). */
+static void job_rlimits_init(struct rlimit ret[static RLIM_NLIMITS], const struct rlimit *nofile) {
+        uint64_t threads_max = 0;
+        rlim_t nproc;
+
+        for (int i = 0; i < RLIM_NLIMITS; i++)
+                ret[i] = (struct rlimit) { RLIM_INFINITY, RLIM_INFINITY };
+        /* init's RLIMIT_NPROC and RLIMIT_SIGPENDING: half of threads-max. */
+        if (cg_read_u64(AT_FDCWD, "/proc/sys/kernel/threads-max", &threads_max) < 0 || threads_max < 2)
+                threads_max = 2 * 4096;
+        nproc = (rlim_t) (threads_max / 2);
+        ret[RLIMIT_STACK] = (struct rlimit) { 8u << 20, RLIM_INFINITY };
+        ret[RLIMIT_CORE] = (struct rlimit) { 0, RLIM_INFINITY };
+        ret[RLIMIT_NPROC] = (struct rlimit) { nproc, nproc };
+        ret[RLIMIT_SIGPENDING] = (struct rlimit) { nproc, nproc };
+        ret[RLIMIT_NOFILE] = *nofile;
+        ret[RLIMIT_MEMLOCK] = (struct rlimit) { 8u << 20, 8u << 20 };
+        ret[RLIMIT_MSGQUEUE] = (struct rlimit) { 819200, 819200 };
+        ret[RLIMIT_NICE] = (struct rlimit) { 0, 0 };
+        ret[RLIMIT_RTPRIO] = (struct rlimit) { 0, 0 };
 }
 
 static int daemon_new(const char *cgroup_root, unsigned open_flags, const char *policy_dir, const char *socket_path,
@@ -222,7 +247,7 @@ int main(int argc, char *argv[]) {
         const char *cgroup_root = NULL, *policy_dir = CGOV_POLICY_DIR, *socket_path = PROTO_DEFAULT_ADDRESS;
         _cleanup_(daemon_freep) Daemon *d = NULL;
         unsigned open_flags = 0;
-        struct rlimit nofile_saved;
+        struct rlimit nofile_given;
         int c, r;
 
         log_setup();
@@ -259,16 +284,14 @@ int main(int argc, char *argv[]) {
         if (geteuid() != 0)
                 log_warning("Not running as root: jobs can run only as this user (%u).", (unsigned) geteuid());
 
-        bool nofile_raised = nofile_raise(&nofile_saved);
+        nofile_raise(&nofile_given);
 
         r = daemon_new(cgroup_root, open_flags, policy_dir, socket_path, &d);
         if (r < 0) {
                 (void) sd_notifyf(false, "STATUS=Failed to start: %s\nERRNO=%d", strerror(-r), -r);
                 return 1;
         }
-        /* Jobs get the limit we were started with back. */
-        d->nofile_raised = nofile_raised;
-        d->nofile = nofile_saved;
+        job_rlimits_init(d->job_rlimits, &nofile_given);
         (void) sd_notify(false, "READY=1");
         daemon_update_status(d);
 

@@ -32,6 +32,11 @@
 #define RESULTS_PER_USER_MAX 1024
 #define SPEC_BYTES_PER_USER_MAX (32u << 20) /* argv, env, cwd of the user's live jobs */
 #define ARGV0_SHOWN_MAX 256                 /* bytes of a program name kept for listings */
+
+/* The defaults of the policy's per-job and per-user keys (cgovd(8)). */
+#define JOB_TASKS_MAX_DEFAULT 4096           /* JobTasksMax= */
+#define JOB_START_TIMEOUT_MS_DEFAULT 30000   /* JobStartTimeoutSec= */
+#define SLOTS_PER_USER_DEFAULT 16            /* MaxSlotsPerUser= */
 #define CONNECTIONS_MAX 4096 /* all users together: the fd budget */
 #define ACCEPT_PAUSE_MS 100  /* out of fds: stop accepting for so long */
 
@@ -65,8 +70,7 @@ struct Daemon {
         cgov *gov;
         char *policy_dir;
         char *socket_path;          /* NULL when socket-activated */
-        bool nofile_raised;         /* jobs get nofile, the limit we were started with */
-        struct rlimit nofile;
+        struct rlimit job_rlimits[RLIM_NLIMITS]; /* what every job starts with */
         Policy *policy;
         PoolAcl *acls;
 
@@ -94,10 +98,19 @@ struct Daemon {
         void *users;                /* tsearch() tree of UserCount */
 };
 
+/* Slots of one pool held through Acquire. */
+typedef struct SlotHold {
+        cgov_pool *pool;
+        unsigned n;
+} SlotHold;
+
 typedef struct UserCount {
         uid_t uid;
         unsigned connections, jobs, results;
         size_t spec_bytes;          /* of live jobs: SPEC_BYTES_PER_USER_MAX */
+        unsigned slots;             /* held through Acquire: they count as jobs */
+        SlotHold *slot_holds;       /* the same, by pool, over all the user's connections */
+        size_t n_slot_holds;
 } UserCount;
 
 /* ---- tenancy.c ---------------------------------------------------------- */
@@ -123,19 +136,26 @@ void tenancy_done(Daemon *d);
 int tenancy_pool(Daemon *d, const Identity *who, const char *path, bool for_use, cgov_pool **ret,
                  bool *ret_admin);
 bool tenancy_may_see(Daemon *d, const Identity *who, const char *path, bool *ret_admin);
-/* The nearest pool on the chain of path that sets the value; 0 if none. */
-uint64_t tenancy_job_memory_max(Daemon *d, const char *path, const char **ret_pool);
-uint64_t tenancy_job_timeout_ms(Daemon *d, const char *path);
+/* What the policy says of a job in pool path: each setting from the nearest
+ * pool on the chain that sets it, else the daemon's default. */
+typedef struct JobPolicy {
+        uint64_t memory_max;         /* JobMemoryMax=; 0: none */
+        const char *memory_max_pool; /* the pool that set it */
+        uint64_t timeout_ms;         /* JobTimeoutSec=; 0: none */
+        uint32_t tasks_max;          /* JobTasksMax=; 0: none */
+        uint64_t start_timeout_ms;   /* JobStartTimeoutSec=; 0: none */
+        bool no_new_privileges;      /* NoNewPrivileges= */
+} JobPolicy;
+void tenancy_job_policy(Daemon *d, const char *path, JobPolicy *ret);
+/* MaxSlotsPerUser= of the nearest pool on the chain that sets it, which
+ * *ret_pool names (the bound covers its subtree); else the default, over
+ * all pools (*ret_pool NULL). UINT64_MAX-ish for infinity. */
+uint64_t tenancy_slots_per_user(Daemon *d, const char *path, const char **ret_pool);
 
 UserCount *user_count(Daemon *d, uid_t uid); /* NULL on OOM */
+void user_count_free(void *u);
 
 /* ---- server.c ----------------------------------------------------------- */
-/* Slots a connection acquired: returned when it closes. */
-typedef struct SlotHold {
-        cgov_pool *pool;
-        unsigned n;
-} SlotHold;
-
 struct Connection {
         Daemon *d;
         Wire *wire;
@@ -146,7 +166,7 @@ struct Connection {
         sd_event_source *wait_timer;
         Connection *wprev, *wnext;   /* DaemonJob.waiters */
         Connection *prev, *next;     /* Daemon.connections */
-        SlotHold *slots;
+        SlotHold *slots;             /* acquired on this connection: returned when it closes */
         size_t n_slots;
         bool dead;                   /* failed: closed once the current callback is done */
 };

@@ -271,7 +271,8 @@ static int method_submit(Request *rq) {
         UserCount *u = user_count(rq->d, rq->who->uid);
         if (!u)
                 return fail(rq, proto_error_system(-ENOMEM));
-        if (u->jobs >= JOBS_PER_USER_MAX)
+        /* Slots are jobs without a process: they count too. */
+        if (u->jobs + u->slots >= JOBS_PER_USER_MAX)
                 return limit_exceeded(rq, "jobs", JOBS_PER_USER_MAX);
 
         /* Everything checked before the pool is touched (an instance pool is
@@ -315,21 +316,25 @@ static int method_submit(Request *rq) {
                 return 0;
         pool_path = cgov_pool_path(p);
 
+        JobPolicy jp;
+        tenancy_job_policy(rq->d, pool_path, &jp);
         /* The policy's cap on one job: waiting cannot make it fit. */
-        const char *capped_by = NULL;
-        uint64_t cap = tenancy_job_memory_max(rq->d, pool_path, &capped_by);
         uint64_t reservation = memory ?: pool_job_memory_default(p);
-        if (cap > 0 && reservation > cap) {
+        if (jp.memory_max > 0 && reservation > jp.memory_max) {
                 res = (struct cgov_result) {
                         .outcome = CGOV_OUTCOME_REJECTED,
                         .rejection = CGOV_E_INSUFFICIENT_MEMORY,
                         .requested = reservation,
-                        .available = cap,
-                        .limit = cap,
+                        .available = jp.memory_max,
+                        .limit = jp.memory_max,
                 };
-                snprintf(res.rejected_by, sizeof res.rejected_by, "%s", capped_by);
+                snprintf(res.rejected_by, sizeof res.rejected_by, "%s", jp.memory_max_pool);
                 return reject(rq, CGOV_E_INSUFFICIENT_MEMORY, &res);
         }
+        /* Every job has a task limit of its own: its request, at most the
+         * policy's JobTasksMax=, which is also the default. */
+        if (jp.tasks_max > 0 && tasks > jp.tasks_max)
+                return limit_exceeded(rq, "tasksMax", jp.tasks_max);
 
         struct cgov_job_spec spec = {
                 .argv = (const char *const *) argv,
@@ -337,8 +342,8 @@ static int method_submit(Request *rq) {
                 .cwd = cwd ?: rq->who->home,
                 .name = name,
                 .memory_max = memory,
-                .pids_max = (uint32_t) tasks,
-                .timeout_ms = timeout ?: tenancy_job_timeout_ms(rq->d, pool_path),
+                .pids_max = (uint32_t) (tasks ?: jp.tasks_max),
+                .timeout_ms = timeout ?: jp.timeout_ms,
                 .queue_timeout_ms = queue_timeout,
                 .flags = CGOV_JOB_STDIO,
                 .stdio = { stdio[0], stdio[1], stdio[2] },
@@ -348,9 +353,11 @@ static int method_submit(Request *rq) {
                 .gid = rq->who->gid,
                 .groups = rq->who->groups,
                 .n_groups = rq->who->n_groups,
-                .set_nofile = rq->d->nofile_raised,
-                .nofile = rq->d->nofile,
+                .set_rlimits = true,
+                /* Root's jobs are root's: nothing to take from them. */
+                .no_new_privs = jp.no_new_privileges && rq->who->uid != 0,
         };
+        memcpy(creds.rlimits, rq->d->job_rlimits, sizeof creds.rlimits);
         r = job_submit(p, &spec, NULL, &creds, false, &job, &res);
         if (cgov_is_decision(r)) {
                 LogFields f = { .pool = pool_path, .user = rq->who->name, .outcome = "rejected" };
@@ -541,18 +548,41 @@ static int method_flush(Request *rq) {
 
 /* ---- slots ------------------------------------------------------------------------ */
 
-static SlotHold *slot_hold(Connection *c, cgov_pool *p, bool create) {
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (c->slots[i].pool == p)
-                        return &c->slots[i];
+/* A (pool, count) entry of v, made with 0 when create is set. */
+static SlotHold *hold_of(SlotHold **v, size_t *n, cgov_pool *p, bool create) {
+        for (size_t i = 0; i < *n; i++)
+                if ((*v)[i].pool == p)
+                        return &(*v)[i];
         if (!create)
                 return NULL;
-        SlotHold *v = reallocarray(c->slots, c->n_slots + 1, sizeof *v);
-        if (!v)
+        SlotHold *t = reallocarray(*v, *n + 1, sizeof *t);
+        if (!t)
                 return NULL;
-        c->slots = v;
-        v[c->n_slots] = (SlotHold) { .pool = p };
-        return &v[c->n_slots++];
+        *v = t;
+        t[*n] = (SlotHold) { .pool = p };
+        return &t[(*n)++];
+}
+
+/* Slots go in and out of a connection's holds and its user's together. */
+static void holds_add(Connection *c, UserCount *u, cgov_pool *p, int delta) {
+        SlotHold *h = hold_of(&c->slots, &c->n_slots, p, false);
+        SlotHold *uh = hold_of(&u->slot_holds, &u->n_slot_holds, p, false);
+        if (h)
+                h->n += (unsigned) delta;
+        if (uh)
+                uh->n += (unsigned) delta;
+        u->slots += (unsigned) delta;
+}
+
+/* The user's slots in the subtree of pool `under` (NULL: everywhere). */
+static uint64_t user_slots_under(const UserCount *u, const char *under) {
+        uint64_t n = 0;
+        if (!under)
+                return u->slots;
+        for (size_t i = 0; i < u->n_slot_holds; i++)
+                if (path_within(cgov_pool_path(u->slot_holds[i].pool), under))
+                        n += u->slot_holds[i].n;
+        return n;
 }
 
 static int request_count(Request *rq, unsigned *ret) {
@@ -566,18 +596,33 @@ static int request_count(Request *rq, unsigned *ret) {
 }
 
 static int method_acquire(Request *rq) {
+        const char *bound_pool;
         cgov_pool *p;
         unsigned n;
 
         if (request_count(rq, &n) < 0 || request_pool(rq, "pool", true, true, &p, NULL) < 0)
                 return 0;
-        SlotHold *h = slot_hold(rq->c, p, true);
-        if (!h)
+        UserCount *u = user_count(rq->d, rq->who->uid);
+        if (!u || !hold_of(&rq->c->slots, &rq->c->n_slots, p, true) ||
+            !hold_of(&u->slot_holds, &u->n_slot_holds, p, true))
                 return fail(rq, proto_error_system(-ENOMEM));
-        int granted = cgov_acquire(p, n);
+
+        /* A user's slots are bounded like its jobs, so that one tenant's
+         * slots cannot take every slot of a shared parent: by the
+         * MaxSlotsPerUser= that covers the pool, and, with its jobs, by
+         * the daemon's bound on what one user holds. */
+        uint64_t bound = tenancy_slots_per_user(rq->d, cgov_pool_path(p), &bound_pool);
+        uint64_t held = user_slots_under(u, bound_pool);
+        uint64_t room = held < bound ? bound - held : 0;
+        uint64_t held_all = (uint64_t) u->jobs + u->slots;
+        room = MIN(room, held_all < JOBS_PER_USER_MAX ? JOBS_PER_USER_MAX - held_all : 0);
+        if (n > 0 && room == 0)
+                return held_all >= JOBS_PER_USER_MAX ? limit_exceeded(rq, "jobs", JOBS_PER_USER_MAX)
+                                                     : limit_exceeded(rq, "slots", bound);
+        int granted = cgov_acquire(p, (unsigned) MIN(n, room));
         if (granted < 0)
                 return fail(rq, proto_error_system(granted));
-        h->n += (unsigned) granted;
+        holds_add(rq->c, u, p, granted);
         json_object *o = json_object_new_object();
         if (!o)
                 return fail(rq, proto_error_system(-ENOMEM));
@@ -591,21 +636,29 @@ static int method_release(Request *rq) {
 
         if (request_count(rq, &n) < 0 || request_pool(rq, "pool", true, true, &p, NULL) < 0)
                 return 0;
-        SlotHold *h = slot_hold(rq->c, p, false);
+        SlotHold *h = hold_of(&rq->c->slots, &rq->c->n_slots, p, false);
+        UserCount *u = user_count(rq->d, rq->who->uid);
         if (n > (h ? h->n : 0))
                 return invalid(rq, "count");
+        if (!u)
+                return fail(rq, proto_error_system(-ENOMEM));
         int r = cgov_release(p, n);
         if (r < 0)
                 return fail(rq, proto_error_system(r));
-        if (h)
-                h->n -= n;
+        holds_add(rq->c, u, p, -(int) n);
         return reply(rq, NULL);
 }
 
 void methods_connection_closed(Connection *c, Daemon *d) {
-        for (size_t i = 0; i < c->n_slots; i++)
-                if (c->slots[i].n > 0)
-                        (void) cgov_release(c->slots[i].pool, c->slots[i].n);
+        UserCount *u = user_count(d, c->who.uid);
+        for (size_t i = 0; i < c->n_slots; i++) {
+                unsigned n = c->slots[i].n;
+                if (n == 0)
+                        continue;
+                (void) cgov_release(c->slots[i].pool, n);
+                if (u)
+                        holds_add(c, u, c->slots[i].pool, -(int) n);
+        }
         c->n_slots = 0;
 }
 

@@ -123,6 +123,12 @@ UserCount *user_count(Daemon *d, uid_t uid) {
         return u;
 }
 
+void user_count_free(void *p) {
+        UserCount *u = p;
+        free(u->slot_holds);
+        free(u);
+}
+
 /* ---- the policy's who-may, as ids ------------------------------------------ */
 
 static void acl_done(PoolAcl *a) {
@@ -419,41 +425,70 @@ int tenancy_pool(Daemon *d, const Identity *who, const char *path, bool for_use,
         return 0;
 }
 
-/* The nearest pool on the chain that sets it. */
-static const PolicyPool *chain_find(Daemon *d, const char *path, bool (*has)(const PolicyPool *)) {
+/* The policy entries of path and its ancestors, nearest first, each with
+ * whether it applies (an instance entry only for a path that names a user). */
+static size_t chain_entries(Daemon *d, const char *path, const PolicyPool *ret[static POOL_MAX_DEPTH]) {
         char prefix[POOL_PATH_MAX + 1];
+        size_t n = 0;
 
         snprintf(prefix, sizeof prefix, "%s", path);
         for (;;) {
                 bool instance;
                 const PolicyPool *pp = entry_lookup(d->policy, prefix, &instance);
-                if (pp && has(pp) && (!instance || instance_names_user(prefix, NULL)))
-                        return pp;
+                if (pp && (!instance || instance_names_user(prefix, NULL)) && n < POOL_MAX_DEPTH)
+                        ret[n++] = pp;
                 char *slash = strrchr(prefix, '/');
                 if (!slash)
-                        return NULL;
+                        return n;
                 *slash = '\0';
         }
 }
 
-static bool has_job_memory_max(const PolicyPool *pp) {
-        return pp->job_memory_max > 0;
+void tenancy_job_policy(Daemon *d, const char *path, JobPolicy *ret) {
+        const PolicyPool *chain[POOL_MAX_DEPTH];
+        size_t n = chain_entries(d, path, chain);
+        bool tasks = false, start = false, nnp = false;
+
+        *ret = (JobPolicy) {
+                .tasks_max = JOB_TASKS_MAX_DEFAULT,
+                .start_timeout_ms = JOB_START_TIMEOUT_MS_DEFAULT,
+                .no_new_privileges = true,
+        };
+        /* Each key from the nearest pool that sets it. */
+        for (size_t i = 0; i < n; i++) {
+                const PolicyPool *pp = chain[i];
+                if (!ret->memory_max && pp->job_memory_max > 0) {
+                        ret->memory_max = pp->job_memory_max;
+                        ret->memory_max_pool = pp->path;
+                }
+                if (!ret->timeout_ms && pp->job_timeout_ms > 0)
+                        ret->timeout_ms = pp->job_timeout_ms;
+                if (!tasks && pp->job_tasks_max != POLICY_UNSET) {
+                        ret->tasks_max = (uint32_t) pp->job_tasks_max;
+                        tasks = true;
+                }
+                if (!start && pp->job_start_timeout_ms != POLICY_UNSET) {
+                        ret->start_timeout_ms = (uint64_t) pp->job_start_timeout_ms;
+                        start = true;
+                }
+                if (!nnp && pp->no_new_privileges != POLICY_UNSET) {
+                        ret->no_new_privileges = pp->no_new_privileges;
+                        nnp = true;
+                }
+        }
 }
 
-static bool has_job_timeout(const PolicyPool *pp) {
-        return pp->job_timeout_ms > 0;
-}
+uint64_t tenancy_slots_per_user(Daemon *d, const char *path, const char **ret_pool) {
+        const PolicyPool *chain[POOL_MAX_DEPTH];
+        size_t n = chain_entries(d, path, chain);
 
-uint64_t tenancy_job_memory_max(Daemon *d, const char *path, const char **ret_pool) {
-        const PolicyPool *pp = chain_find(d, path, has_job_memory_max);
-        if (ret_pool)
-                *ret_pool = pp ? pp->path : NULL;
-        return pp ? pp->job_memory_max : 0;
-}
-
-uint64_t tenancy_job_timeout_ms(Daemon *d, const char *path) {
-        const PolicyPool *pp = chain_find(d, path, has_job_timeout);
-        return pp ? pp->job_timeout_ms : 0;
+        for (size_t i = 0; i < n; i++)
+                if (chain[i]->max_slots_per_user != POLICY_UNSET) {
+                        *ret_pool = chain[i]->path;
+                        return (uint64_t) chain[i]->max_slots_per_user;
+                }
+        *ret_pool = NULL; /* the daemon's default, over all pools */
+        return SLOTS_PER_USER_DEFAULT;
 }
 
 /* ---- loading and applying ---------------------------------------------------- */
@@ -584,6 +619,6 @@ void tenancy_done(Daemon *d) {
                 acls_free(d->acls, d->policy->n_pools);
         d->acls = NULL;
         d->policy = policy_free(d->policy);
-        tdestroy(d->users, free);
+        tdestroy(d->users, user_count_free);
         d->users = NULL;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -98,13 +99,25 @@ static int child_enter(const SpawnParams *sp, int procs_fd) {
                                 return -1;
         }
         if (sp->creds) {
-                if (sp->creds->set_nofile && setrlimit(RLIMIT_NOFILE, &sp->creds->nofile) < 0)
-                        return -1;
+                const SpawnCreds *c = sp->creds;
+                for (int i = 0; c->set_rlimits && i < RLIM_NLIMITS; i++)
+                        if (syscall(SYS_prlimit64, 0, i, &c->rlimits[i], NULL) < 0)
+                                return -1;
+                /* While we still have CAP_SETPCAP: every capability out of the
+                 * bounding set (EINVAL past the kernel's last one ends it). */
+                for (int cap = 0; c->no_new_privs && cap < 64; cap++)
+                        if (syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+                                if (errno == EINVAL)
+                                        break;
+                                return -1;
+                        }
                 /* Raw system calls: glibc's setuid() and friends signal every
                  * thread the parent had, and the child has only this one. */
-                if (syscall(SYS_setgroups, sp->creds->n_groups, sp->creds->groups) < 0 ||
-                    syscall(SYS_setresgid, sp->creds->gid, sp->creds->gid, sp->creds->gid) < 0 ||
-                    syscall(SYS_setresuid, sp->creds->uid, sp->creds->uid, sp->creds->uid) < 0)
+                if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0 ||
+                    syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+                    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+                        return -1;
+                if (c->no_new_privs && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         return -1;
         }
         if (sp->cwd && chdir(sp->cwd) < 0)

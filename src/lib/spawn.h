@@ -14,11 +14,15 @@ typedef struct SpawnCreds {
         gid_t gid;
         const gid_t *groups;       /* supplementary groups */
         size_t n_groups;
-        /* The open-files limit the job gets, when not the caller's: cgovd
-         * raises its own for thousands of jobs and pools, and gives its jobs
-         * the limit it was started with. */
-        bool set_nofile;
-        struct rlimit nofile;
+        /* Resource limits of the job's own, rather than the caller's (cgovd
+         * raises its open-files limit for thousands of jobs and pools, and
+         * may run with any other; a job gets the kernel's defaults). */
+        bool set_rlimits;
+        struct rlimit rlimits[RLIM_NLIMITS];
+        /* no_new_privs and an empty capability bounding set, so that no
+         * setuid or file-capability program raises the job above its user
+         * (a tenant's job, unless the policy allows it). */
+        bool no_new_privs;
 } SpawnCreds;
 
 typedef struct SpawnParams {

@@ -32,6 +32,10 @@ int parse_size(const char *s, uint64_t *ret);
  * span never becomes 0. "infinity" gives TIMESPAN_INFINITY. */
 int parse_timespan(const char *s, uint64_t *ret_ms);
 
+/* A boolean as systemd spells it: 1/yes/y/true/t/on, 0/no/n/false/f/off
+ * (case-insensitive). 1 or 0, or -EINVAL. */
+int parse_boolean(const char *s);
+
 /* A plain decimal number from 0 to max ("4096"); no sign, no suffix. */
 int parse_unsigned(const char *s, uint64_t max, uint64_t *ret);
 

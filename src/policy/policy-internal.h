@@ -24,6 +24,10 @@ typedef enum PolicyKey {
         KEY_ALLOW_GROUPS,
         KEY_ADMIN_USERS,
         KEY_ADMIN_GROUPS,
+        KEY_JOB_TASKS_MAX,
+        KEY_JOB_START_TIMEOUT_SEC,
+        KEY_MAX_SLOTS_PER_USER,
+        KEY_NO_NEW_PRIVILEGES,
         _KEY_MAX,
 } PolicyKey;
 

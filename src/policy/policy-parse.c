@@ -47,6 +47,10 @@ static const char *const key_table[_KEY_MAX] = {
         [KEY_ALLOW_GROUPS] = "AllowGroups",
         [KEY_ADMIN_USERS] = "AdminUsers",
         [KEY_ADMIN_GROUPS] = "AdminGroups",
+        [KEY_JOB_TASKS_MAX] = "JobTasksMax",
+        [KEY_JOB_START_TIMEOUT_SEC] = "JobStartTimeoutSec",
+        [KEY_MAX_SLOTS_PER_USER] = "MaxSlotsPerUser",
+        [KEY_NO_NEW_PRIVILEGES] = "NoNewPrivileges",
 };
 
 const char *policy_key_to_string(PolicyKey k) {
@@ -182,6 +186,35 @@ static int value_timespan(Loader *l, PolicyKey key, const char *value, uint64_t 
         return -EINVAL;
 }
 
+/* A setting whose default is the daemon's: "infinity" is 0 (none), and
+ * the value is stored as int64 so that POLICY_UNSET stays apart. */
+static int value_count_or_infinity(Loader *l, PolicyKey key, const char *value, uint64_t max, int64_t *ret) {
+        uint32_t v;
+        int r = value_count(l, key, value, true, max, &v);
+        if (r >= 0)
+                *ret = v;
+        return r;
+}
+
+static int value_timespan_or_infinity(Loader *l, PolicyKey key, const char *value, int64_t *ret) {
+        uint64_t v;
+        int r = value_timespan(l, key, value, &v);
+        if (r >= 0)
+                *ret = (int64_t) MIN(v, (uint64_t) INT64_MAX / 1000);
+        return r;
+}
+
+static int value_boolean(Loader *l, PolicyKey key, const char *value, int *ret) {
+        char q[QUOTE_MAX];
+        int r = parse_boolean(value);
+        if (r < 0) {
+                VALUE_ERROR(l, key, "invalid boolean %s: expected yes or no", quote(q, value));
+                return r;
+        }
+        *ret = r;
+        return 0;
+}
+
 /* What a user or group name may look like, whatever the name service: no
  * blanks (they separate names here), no control characters, no ':' or '/'
  * (never in passwd or group names), not starting with '-' (an option). */
@@ -315,6 +348,10 @@ static void assign(Loader *l, PolicyKey key, const char *value) {
                 case KEY_ALLOW_GROUPS: r = strv_reset(&p->allow_groups); break;
                 case KEY_ADMIN_USERS: r = strv_reset(&p->admin_users); break;
                 case KEY_ADMIN_GROUPS: r = strv_reset(&p->admin_groups); break;
+                case KEY_JOB_TASKS_MAX: p->job_tasks_max = POLICY_UNSET; break;
+                case KEY_JOB_START_TIMEOUT_SEC: p->job_start_timeout_ms = POLICY_UNSET; break;
+                case KEY_MAX_SLOTS_PER_USER: p->max_slots_per_user = POLICY_UNSET; break;
+                case KEY_NO_NEW_PRIVILEGES: p->no_new_privileges = POLICY_UNSET; break;
                 case _KEY_MAX: break;
                 }
                 if (r < 0)
@@ -337,6 +374,24 @@ static void assign(Loader *l, PolicyKey key, const char *value) {
         case KEY_ALLOW_GROUPS: r = value_names(l, key, value, true, &p->allow_groups); break;
         case KEY_ADMIN_USERS: r = value_names(l, key, value, false, &p->admin_users); break;
         case KEY_ADMIN_GROUPS: r = value_names(l, key, value, true, &p->admin_groups); break;
+        case KEY_JOB_TASKS_MAX:
+                r = value_count_or_infinity(l, key, value, CGOV_PIDS_MAX, &p->job_tasks_max);
+                break;
+        case KEY_JOB_START_TIMEOUT_SEC: r = value_timespan_or_infinity(l, key, value, &p->job_start_timeout_ms); break;
+        /* 0 is a value here (no slots at all); infinity is no bound. */
+        case KEY_MAX_SLOTS_PER_USER:
+                if (strcmp(value, "infinity") == 0) {
+                        p->max_slots_per_user = INT64_MAX;
+                        break;
+                }
+                {
+                        uint32_t v;
+                        r = value_count(l, key, value, false, UINT32_MAX, &v);
+                        if (r >= 0)
+                                p->max_slots_per_user = v;
+                }
+                break;
+        case KEY_NO_NEW_PRIVILEGES: r = value_boolean(l, key, value, &p->no_new_privileges); break;
         case _KEY_MAX: break;
         }
         /* A refused value leaves the key as it was; its line is remembered
@@ -366,6 +421,10 @@ static int pool_new(Loader *l, const char *path, bool instance, unsigned depth) 
                         .allow_groups = calloc(1, sizeof(char *)),
                         .admin_users = calloc(1, sizeof(char *)),
                         .admin_groups = calloc(1, sizeof(char *)),
+                        .job_tasks_max = POLICY_UNSET,
+                        .job_start_timeout_ms = POLICY_UNSET,
+                        .max_slots_per_user = POLICY_UNSET,
+                        .no_new_privileges = POLICY_UNSET,
                 },
                 .file_index = l->file_index,
                 .seq = l->n_pools,

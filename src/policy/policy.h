@@ -18,6 +18,7 @@
 #include "cgov.h"
 
 #define POLICY_SUFFIX ".pool"
+#define POLICY_UNSET (-1)
 /* The last segment of an instance pool: one pool per requesting user, named
  * after the user, made on first use. */
 #define POLICY_INSTANCE_SEGMENT "%u"
@@ -30,6 +31,13 @@ typedef struct PolicyPool {
         struct cgov_pool_limits lim;  /* 0 where a key was not set: cgov's defaults */
         uint64_t job_memory_max;      /* JobMemoryMax=: largest reservation of one job; 0: none */
         uint64_t job_timeout_ms;      /* JobTimeoutSec=: default wall-clock limit; 0: none */
+        /* Keys whose default is the daemon's, not "none": unset is
+         * POLICY_UNSET, so that the nearest pool on a chain that sets one
+         * decides (cgovd(8) names the defaults). */
+        int64_t job_tasks_max;        /* JobTasksMax=: a job's own pids.max; 0: infinity */
+        int64_t job_start_timeout_ms; /* JobStartTimeoutSec=: to exec, or fail; 0: infinity */
+        int64_t max_slots_per_user;   /* MaxSlotsPerUser=: Acquire'd slots of one user here */
+        int no_new_privileges;        /* NoNewPrivileges=: 1, 0 */
         char **allow_users;           /* NULL-terminated lists of names as written, */
         char **allow_groups;          /* never NULL; empty when the key is absent */
         char **admin_users;

@@ -4,6 +4,7 @@
  * and asserts that it neither crashes, freezes nor starves the daemon, and
  * that nothing the attack touched is lost. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,4 +303,186 @@ static int long_names(void *arg) {
 
 Test(attacks, a_program_name_is_bounded_as_exec_bounds_it) {
         cr_assert_eq(dx_as(DX_USER_A, long_names, NULL), 0, "daemon log:\n%s", dx_daemon_log());
+}
+
+/* ---- slots -------------------------------------------------------------------------------- */
+
+/* Acquire on a fresh connection: the reply. */
+static int acquire(const char *pool, unsigned count, char *reply, size_t size, int *ret_fd) {
+        char req[256];
+        int fd = dx_raw_connect();
+        if (fd < 0)
+                return fd;
+        snprintf(req, sizeof req, "{\"method\":\"io.cgov.Acquire\",\"parameters\":{\"pool\":\"%s\",\"count\":%u}}",
+                 pool, count);
+        int r = dx_raw_send(fd, req, strlen(req) + 1);
+        if (r >= 0)
+                r = dx_raw_reply(fd, reply, size, 30000);
+        *ret_fd = fd; /* kept open: the slots go with it */
+        return r;
+}
+
+static int slots_of_a_group_pool(void *arg) {
+        const char *want_first = arg;
+        char reply[1024];
+        int fd1, fd2;
+        DX_CHECK(acquire("shared/group", 65536, reply, sizeof reply, &fd1) > 0, "no reply");
+        DX_CHECK(strstr(reply, want_first), "first Acquire: %s (expected %s)", reply, want_first);
+        DX_CHECK(acquire("shared/group", 1, reply, sizeof reply, &fd2) > 0, "no reply");
+        DX_CHECK(strstr(reply, "io.cgov.LimitExceeded") && strstr(reply, "\"slots\""), "second Acquire: %s", reply);
+        /* The user's slots are its jobs too: none fit beside them here. */
+        close(fd2);
+        /* Held until the test is done with the other user. */
+        char c;
+        (void) !read(STDIN_FILENO, &c, 1);
+        close(fd1);
+        return 0;
+}
+
+static int slots_of_b(void *arg) {
+        char reply[1024];
+        int fd;
+        DX_CHECK(acquire("shared/group", 65536, reply, sizeof reply, &fd) > 0, "no reply");
+        DX_CHECK(strstr(reply, (const char *) arg), "B's Acquire: %s (expected %s)", reply, (const char *) arg);
+        close(fd);
+        return 0;
+}
+
+static void slots_attack(const char *policy, const char *granted_a, const char *granted_b) {
+        int hold[2];
+
+        dx_write_policy(policy);
+        dx_stop_daemon(SIGTERM);
+        dx_start_daemon();
+        cr_assert_eq(pipe(hold), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                dup2(hold[0], STDIN_FILENO);
+                close(hold[1]);
+                _exit(dx_as(DX_USER_A, slots_of_a_group_pool, (void *) granted_a));
+        }
+        close(hold[0]);
+        /* Until A holds its slots. */
+        char buf[4096];
+        for (int i = 0; i < 600; i++) {
+                int fd = dx_raw_connect();
+                static const char list[] = "{\"method\":\"io.cgov.ListPools\",\"parameters\":{\"pool\":\"shared\"}}";
+                cr_assert_geq(fd, 0);
+                cr_assert_eq(dx_raw_send(fd, list, sizeof list), 0);
+                cr_assert_gt(dx_raw_reply(fd, buf, sizeof buf, 30000), 0);
+                close(fd);
+                if (!strstr(buf, "\"slotsHeld\":0"))
+                        break;
+                usleep(50000);
+        }
+        cr_assert_eq(dx_as(DX_USER_B, slots_of_b, (void *) granted_b), 0, "daemon log:\n%s", dx_daemon_log());
+        close(hold[1]);
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "tenant A failed; daemon log:\n%s", dx_daemon_log());
+}
+
+Test(attacks, one_tenants_slots_cannot_take_every_slot_of_a_shared_parent) {
+        /* By default one user holds at most 16 slots: the other gets its own. */
+        slots_attack("[Pool shared]\nMemoryMax=1G\nMaxJobs=64\n"
+                     "[Pool shared/group]\nAllowGroups=" DX_GROUP "\n",
+                     "\"granted\":16", "\"granted\":16");
+}
+
+Test(attacks, max_slots_per_user_bounds_a_tenants_slots) {
+        slots_attack("[Pool shared]\nMemoryMax=1G\nMaxJobs=64\n"
+                     "[Pool shared/group]\nAllowGroups=" DX_GROUP "\nMaxSlotsPerUser=3\n",
+                     "\"granted\":3", "\"granted\":3");
+}
+
+/* ---- what a job starts with --------------------------------------------------------------- */
+
+static void loose_limits(void) {
+        /* What a daemon might run with: none of it is for its tenants. */
+        struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
+        setrlimit(RLIMIT_STACK, &inf);
+        setrlimit(RLIMIT_MEMLOCK, &inf);
+        setrlimit(RLIMIT_CORE, &inf);
+        setrlimit(RLIMIT_NPROC, &(struct rlimit) { 77, 77 });
+}
+
+/* Runs script in shared/team as the calling user; its stdout in out. */
+static int run_script(const char *script, char *out, size_t size) {
+        const char *argv[] = { "sh", "-c", script, NULL };
+        struct cgov_result res;
+        cgov *g = NULL;
+        cgov_pool *p;
+        int pipefd[2];
+        int r = dx_open(&g);
+        if (r < 0)
+                return r;
+        r = cgov_pool_find(g, "shared/team", &p);
+        if (r >= 0 && pipe2(pipefd, O_CLOEXEC) < 0)
+                r = -errno;
+        if (r >= 0) {
+                struct cgov_job_spec spec = { .argv = argv, .flags = CGOV_JOB_STDIO, .stdio = { -1, pipefd[1], 2 } };
+                r = cgov_run(p, &spec, &res);
+                close(pipefd[1]);
+                ssize_t n = read(pipefd[0], out, size - 1);
+                out[n > 0 ? n : 0] = '\0';
+                close(pipefd[0]);
+                if (r == 0 && (res.outcome != CGOV_OUTCOME_EXITED || res.exit_status != 0))
+                        r = -ECHILD;
+        }
+        cgov_close(g);
+        return r;
+}
+
+/* "Max stack size   8388608   unlimited   bytes": the soft and hard limit. */
+static bool limit_is(const char *limits, const char *name, const char *soft, const char *hard) {
+        const char *l = strstr(limits, name);
+        char s[32], h[32];
+        return l && sscanf(l + strlen(name), " %31s %31s", s, h) == 2 && strcmp(s, soft) == 0 &&
+               strcmp(h, hard) == 0;
+}
+
+static int job_is_hardened(void *arg) {
+        bool nnp = *(bool *) arg;
+        char out[8192];
+        int r = run_script("grep -E '^(NoNewPrivs|CapBnd):' /proc/self/status; cat /proc/self/limits; "
+                           "echo tasks $(cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/pids.max)",
+                           out, sizeof out);
+        DX_CHECK(r == 0, "run: %s", cgov_strerror(r));
+        if (nnp) {
+                DX_CHECK(strstr(out, "NoNewPrivs:\t1"), "no_new_privs is off:\n%s", out);
+                DX_CHECK(strstr(out, "CapBnd:\t0000000000000000"), "the bounding set is not empty:\n%s", out);
+        } else {
+                DX_CHECK(strstr(out, "NoNewPrivs:\t0"), "no_new_privs is on:\n%s", out);
+                DX_CHECK(!strstr(out, "CapBnd:\t0000000000000000"), "the bounding set is empty:\n%s", out);
+        }
+        DX_CHECK(limit_is(out, "Max stack size", "8388608", "unlimited"), "stack:\n%s", out);
+        DX_CHECK(limit_is(out, "Max core file size", "0", "unlimited"), "core:\n%s", out);
+        DX_CHECK(limit_is(out, "Max locked memory", "8388608", "8388608"), "memlock:\n%s", out);
+        DX_CHECK(!limit_is(out, "Max processes", "77", "77"), "the daemon's RLIMIT_NPROC:\n%s", out);
+        DX_CHECK(strstr(out, "tasks 4096"), "the default task limit of a job:\n%s", out);
+        return 0;
+}
+
+Test(attacks, a_tenants_job_has_no_new_privileges_and_limits_of_its_own) {
+        bool nnp = true;
+        dx_stop_daemon(SIGTERM);
+        dx_daemon_exec_hook = loose_limits;
+        dx_start_daemon();
+        cr_assert_eq(dx_as(DX_USER_A, job_is_hardened, &nnp), 0, "daemon log:\n%s", dx_daemon_log());
+}
+
+Test(attacks, no_new_privileges_no_lets_a_pools_jobs_gain_privileges) {
+        bool nnp = false;
+        char policy[4096];
+        /* Set on the parent: the nearest pool that sets it decides. */
+        snprintf(policy, sizeof policy, "[Pool shared]\nMemoryMax=512M\nMaxJobs=4\nNoNewPrivileges=no\n"
+                                        "[Pool shared/team]\nMemoryMax=256M\nMaxJobs=2\nAllowUsers=%s\n",
+                 DX_USER_A);
+        dx_write_policy(policy);
+        dx_stop_daemon(SIGTERM);
+        dx_daemon_exec_hook = loose_limits;
+        dx_start_daemon();
+        cr_assert_eq(dx_as(DX_USER_A, job_is_hardened, &nnp), 0, "daemon log:\n%s", dx_daemon_log());
 }

@@ -211,3 +211,16 @@ Test(parse_util, time_spans_format_as_systemd_shows_them) {
         for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
                 cr_expect_eq(span_ok(format_timespan(buf, values[i])), values[i]);
 }
+
+Test(parse_util, booleans_as_systemd_spells_them) {
+        static const char *const yes[] = { "1", "yes", "Y", "true", "t", "ON" };
+        static const char *const no[] = { "0", "No", "n", "false", "F", "off" };
+        for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
+                cr_expect_eq(parse_boolean(yes[i]), 1, "%s", yes[i]);
+                cr_expect_eq(parse_boolean(no[i]), 0, "%s", no[i]);
+        }
+        cr_expect_eq(parse_boolean(""), -EINVAL);
+        cr_expect_eq(parse_boolean("yess"), -EINVAL);
+        cr_expect_eq(parse_boolean(" yes"), -EINVAL);
+        cr_expect_eq(parse_boolean(NULL), -EINVAL);
+}

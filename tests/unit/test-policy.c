@@ -207,6 +207,38 @@ Test(policy, infinity_and_zero_timeouts_mean_no_limit) {
         policy_free(p);
 }
 
+Test(policy, the_keys_with_a_daemon_default_are_unset_until_written) {
+        Policy *p = NULL;
+        const char *text = "[Pool a]\n"
+                           "[Pool a/b]\nJobTasksMax=100\nJobStartTimeoutSec=5s\nMaxSlotsPerUser=0\nNoNewPrivileges=no\n"
+                           "[Pool a/c]\nJobTasksMax=infinity\nJobStartTimeoutSec=infinity\nMaxSlotsPerUser=infinity\n"
+                           "NoNewPrivileges=yes\n"
+                           "[Pool a/d]\nJobTasksMax=7\nJobTasksMax=\nMaxSlotsPerUser=3\nMaxSlotsPerUser=\n";
+        cr_assert_eq(load(text, &p, NULL), 0);
+        const PolicyPool *a = policy_find(p, "a"), *b = policy_find(p, "a/b"), *c = policy_find(p, "a/c"),
+                         *d = policy_find(p, "a/d");
+        cr_expect_eq(a->job_tasks_max, POLICY_UNSET);
+        cr_expect_eq(a->job_start_timeout_ms, POLICY_UNSET);
+        cr_expect_eq(a->max_slots_per_user, POLICY_UNSET);
+        cr_expect_eq(a->no_new_privileges, POLICY_UNSET);
+        cr_expect_eq(b->job_tasks_max, 100);
+        cr_expect_eq(b->job_start_timeout_ms, 5000);
+        cr_expect_eq(b->max_slots_per_user, 0, "0 slots is a value");
+        cr_expect_eq(b->no_new_privileges, 0);
+        cr_expect_eq(c->job_tasks_max, 0, "infinity is no limit");
+        cr_expect_eq(c->job_start_timeout_ms, 0);
+        cr_expect_eq(c->max_slots_per_user, INT64_MAX);
+        cr_expect_eq(c->no_new_privileges, 1);
+        cr_expect_eq(d->job_tasks_max, POLICY_UNSET, "an empty assignment resets to the default");
+        cr_expect_eq(d->max_slots_per_user, POLICY_UNSET);
+        policy_free(p);
+
+        expect_error("[Pool a]\nNoNewPrivileges=maybe\n", 2, "NoNewPrivileges", "invalid boolean \"maybe\"");
+        expect_error("[Pool a]\nJobTasksMax=0\n", 2, "JobTasksMax", "at least 1");
+        expect_error("[Pool a]\nMaxSlotsPerUser=-1\n", 2, "MaxSlotsPerUser", "negative number");
+        expect_error("[Pool a]\nJobStartTimeoutSec=soon\n", 2, "JobStartTimeoutSec", "invalid time span");
+}
+
 Test(policy, lists_append_and_an_empty_assignment_resets) {
         Policy *p = NULL;
         const char *text = "[Pool a]\nAllowUsers=root\nAllowUsers=root  root\nAdminUsers=root\nAdminUsers=\n"
