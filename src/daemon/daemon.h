@@ -7,7 +7,8 @@
  * loop; the governor's own supervisor thread reaches it only through the
  * job-end eventfd.
  *
- *   cgovd.c    main: options, the loop, signals, sd_notify, reload
+ *   cgovd.c    main: options, process-wide settings, the loop
+ *   daemon.c   the daemon's life: start, signals, sd_notify, reload, stop
  *   tenancy.c  who a peer is, what the policy lets it see and do, pools
  *   server.c   the listening socket and the connections
  *   methods.c  one function per protocol method
@@ -65,11 +66,22 @@ typedef struct PoolAcl {
         size_t n_allow_gids, n_admin_gids;
 } PoolAcl;
 
+/* What main() (or a test) starts a daemon with. */
+typedef struct DaemonConfig {
+        const char *cgroup_root;    /* NULL: our own cgroup */
+        unsigned open_flags;        /* CGOV_OPEN_* */
+        const char *policy_dir;
+        const char *socket_path;    /* unless systemd passes a socket */
+        const char *state_dir;      /* made if missing */
+        struct rlimit job_nofile;   /* the open-files limit jobs get */
+} DaemonConfig;
+
 struct Daemon {
         sd_event *event;
         cgov *gov;
         char *policy_dir;
         char *socket_path;          /* NULL when socket-activated */
+        char *state_dir;
         struct rlimit job_rlimits[RLIM_NLIMITS]; /* what every job starts with */
         Policy *policy;
         PoolAcl *acls;
@@ -229,5 +241,11 @@ void jobs_foreach(Daemon *d, void (*fn)(DaemonJob *j, void *userdata), void *use
 /* For the STATUS= line. */
 size_t jobs_running(Daemon *d);
 
-/* ---- cgovd.c ------------------------------------------------------------ */
+/* ---- daemon.c ----------------------------------------------------------- */
+/* Logs why when it fails. */
+int daemon_new(const DaemonConfig *cfg, Daemon **ret);
+Daemon *daemon_free(Daemon *d);
+static inline void daemon_freep(Daemon **d) {
+        daemon_free(*d);
+}
 void daemon_update_status(Daemon *d);

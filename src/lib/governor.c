@@ -45,6 +45,7 @@ static void governor_free(cgov *g) {
         safe_close(g->closed_fd);
         safe_close(g->root_fd);
         free(g->root);
+        free(g->ids_file);
         pthread_cond_destroy(&g->job_ended);
         pthread_mutex_destroy(&g->lock);
         free(g);
@@ -247,8 +248,8 @@ cgov *governor_new(unsigned flags) {
         return g;
 }
 
-int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(cgov_job *j, void *userdata),
-                  void *userdata) {
+int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts) {
+        static const GovernorOptions none = {};
         _cleanup_free_ char *root = NULL;
         cgov *g;
         int r;
@@ -275,12 +276,18 @@ int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(
                         *slash = '\0';
         }
 
+        if (!gopts)
+                gopts = &none;
         g = governor_new(opts->flags);
         if (!g)
                 return -ENOMEM;
-        g->end_hook = end_hook;
-        g->end_hook_userdata = userdata;
+        g->end_hook = gopts->end_hook;
+        g->end_hook_userdata = gopts->userdata;
         g->root = TAKE_PTR(root);
+        if (gopts->ids_file && !(g->ids_file = strdup(gopts->ids_file))) {
+                governor_unref(g);
+                return -ENOMEM;
+        }
 
         r = root_open(g->root, &g->root_fd);
         if (r >= 0)
@@ -289,6 +296,8 @@ int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(
          * supervisor takes over the jobs as soon as it runs. */
         if (r >= 0)
                 r = adopt_tree(g);
+        if (r >= 0)
+                r = ids_init(g);
         if (r >= 0)
                 r = supervisor_start(g);
         if (r < 0) {
@@ -310,7 +319,7 @@ _public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
         assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
         if (opts->address)
                 return client_open(opts, ret);
-        return governor_open(ret, opts, NULL, NULL);
+        return governor_open(ret, opts, NULL);
 }
 
 int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n) {

@@ -139,6 +139,8 @@ struct cgov {
         size_t dispatch_cursor;        /* round-robin: the pool served last */
         uint32_t n_waiting;            /* queued jobs in all pools */
         uint64_t next_job_id;
+        uint64_t ids_reserved;         /* ids below it may be given out (ids.c) */
+        char *ids_file;                /* where the mark is kept; NULL: the root's xattr */
         cgov_job *jobs;
 
         /* The supervisor: one thread running an sd-event loop that watches
@@ -169,13 +171,19 @@ struct cgov {
  * embedded and the client mode's open. */
 cgov *governor_new(unsigned flags);
 void governor_unref(cgov *g);
-/* cgov_open for cgovd, which serves many jobs from one event loop and cannot
- * block in cgov_await: end_hook(j, userdata) runs with the governor's lock
- * held on whichever thread ends j, re-adopted jobs included (even one that
- * ends before this returns); it must not call into the governor (take a
- * job_ref and write to an eventfd). */
-int governor_open(cgov **ret, const struct cgov_options *opts, void (*end_hook)(cgov_job *j, void *userdata),
-                  void *userdata);
+/* What cgovd asks of a governor beyond struct cgov_options. */
+typedef struct GovernorOptions {
+        /* cgovd serves many jobs from one event loop and cannot block in
+         * cgov_await: end_hook(j, userdata) runs with the governor's lock
+         * held on whichever thread ends j, re-adopted jobs included (even
+         * one that ends before governor_open returns); it must not call
+         * into the governor (take a job_ref and write to an eventfd). */
+        void (*end_hook)(cgov_job *j, void *userdata);
+        void *userdata;
+        const char *ids_file;   /* where the job ids' mark is kept (ids.c); NULL: the root's xattr */
+} GovernorOptions;
+/* cgov_open with those (gopts may be NULL). */
+int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts);
 /* Every live pool (not released), parents before children; the array is the
  * caller's to free, the handles stay the governor's. */
 int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n);
@@ -246,6 +254,10 @@ int job_watch_exit(cgov_job *j);
 /* The supervisor: the exits epoll is readable. */
 int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
+
+/* ids.c: job ids that never repeat on a root. Lock held for ids_next. */
+int ids_init(cgov *g);                          /* at open, after the leaves are adopted */
+uint64_t ids_next(cgov *g);
 
 /* queue.c */
 /* Admits j (0), queues it (1) or refuses it (a decision, *res filled). Lock held. */

@@ -23,7 +23,7 @@ static int job_make_leaf(cgov_job *j) {
                         return negative_errno();
                 /* Someone else's directory of that name: take the next id. */
                 pthread_mutex_lock(&g->lock);
-                j->id = g->next_job_id++;
+                j->id = ids_next(g);
                 pthread_mutex_unlock(&g->lock);
         }
         j->leaf_fd = openat(j->pool->fd, j->leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -89,7 +89,7 @@ int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
         if (!may_wait || !p->queue_head) {
                 r = ledger_reserve(&p->ledger, j->memory, 1, &rf);
                 if (r == 0) {
-                        j->id = g->next_job_id++;
+                        j->id = ids_next(g);
                         j->state = JOB_STARTING;
                         job_list_add(j);
                         return 0;
@@ -114,7 +114,7 @@ int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
          * is the one it got now, if any. */
         if (ledger_check(&p->ledger, j->memory, 1, &rf) < 0)
                 record_refusal(&j->result, &rf);
-        j->id = g->next_job_id++;
+        j->id = ids_next(g);
         j->state = JOB_QUEUED;
         queue_append(j);
         job_list_add(j);

@@ -80,7 +80,8 @@ const char *dx_daemon_log(void) {
 static bool can_connect(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", dx_socket);
+        cr_assert_lt(strlen(dx_socket), sizeof sa.sun_path);
+        memcpy(sa.sun_path, dx_socket, strlen(dx_socket) + 1);
         bool ok = fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0;
         if (fd >= 0)
                 close(fd);
@@ -89,11 +90,12 @@ static bool can_connect(void) {
 
 void dx_start_daemon(void) {
         const char *cgovd = getenv("CGOVD") ?: "./cgovd";
-        char root_arg[4200], policy_arg[400], socket_arg[400];
+        char root_arg[4200], policy_arg[400], socket_arg[400], state_arg[400];
 
         snprintf(root_arg, sizeof root_arg, "--cgroup-root=%s", fx_root);
         snprintf(policy_arg, sizeof policy_arg, "--policy-dir=%s", dx_policy_dir);
         snprintf(socket_arg, sizeof socket_arg, "--socket=%s", dx_socket);
+        snprintf(state_arg, sizeof state_arg, "--state-dir=%s/state", dx_dir);
         pid_t pid = fork();
         cr_assert_geq(pid, 0);
         if (pid == 0) {
@@ -108,7 +110,7 @@ void dx_start_daemon(void) {
                 unsetenv("LISTEN_FDS");
                 if (dx_daemon_exec_hook)
                         dx_daemon_exec_hook();
-                execl(cgovd, cgovd, root_arg, policy_arg, socket_arg, "--debug", (char *) NULL);
+                execl(cgovd, cgovd, root_arg, policy_arg, socket_arg, state_arg, "--debug", (char *) NULL);
                 fprintf(stderr, "exec %s: %m\n", cgovd);
                 _exit(127);
         }
@@ -194,10 +196,12 @@ int dx_open(cgov **ret) {
 
 int dx_raw_connect(void) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(dx_socket) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, dx_socket, strlen(dx_socket) + 1);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", dx_socket);
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
                 int r = -errno;
                 close(fd);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -485,4 +486,54 @@ Test(attacks, no_new_privileges_no_lets_a_pools_jobs_gain_privileges) {
         dx_daemon_exec_hook = loose_limits;
         dx_start_daemon();
         cr_assert_eq(dx_as(DX_USER_A, job_is_hardened, &nnp), 0, "daemon log:\n%s", dx_daemon_log());
+}
+
+/* ---- ids ---------------------------------------------------------------------------------- */
+
+/* Submits `true`, collects it with Wait; its id. */
+static int run_and_collect(void *arg) {
+        static const char submit[] = "{\"method\":\"io.cgov.Submit\",\"parameters\":"
+                                     "{\"pool\":\"shared/team\",\"argv\":[\"true\"]}}";
+        char reply[4096], wait[256];
+        int fd = dx_raw_connect();
+        DX_CHECK(fd >= 0, "connect");
+        DX_CHECK(dx_raw_send(fd, submit, sizeof submit) == 0 && dx_raw_reply(fd, reply, sizeof reply, 30000) > 0,
+                 "Submit");
+        uint64_t id = dx_reply_id(reply);
+        DX_CHECK(id > 0, "Submit: %s", reply);
+        snprintf(wait, sizeof wait, "{\"method\":\"io.cgov.Wait\",\"parameters\":{\"id\":%llu}}",
+                 (unsigned long long) id);
+        DX_CHECK(dx_raw_send(fd, wait, strlen(wait) + 1) == 0 && dx_raw_reply(fd, reply, sizeof reply, 60000) > 0 &&
+                         strstr(reply, "\"outcome\":\"exited\""),
+                 "Wait: %s", reply);
+        close(fd);
+        FILE *f = fopen((const char *) arg, "we");
+        DX_CHECK(f, "%s", (const char *) arg);
+        fprintf(f, "%llu\n", (unsigned long long) id);
+        fclose(f);
+        return 0;
+}
+
+static uint64_t id_of_a_run(void) {
+        char path[400], buf[64];
+        snprintf(path, sizeof path, "%s/id", dx_dir);
+        cr_assert_eq(dx_as(DX_USER_A, run_and_collect, path), 0, "daemon log:\n%s", dx_daemon_log());
+        cr_assert_not_null(fx_read(dx_dir, "id", buf, sizeof buf));
+        return strtoull(buf, NULL, 10);
+}
+
+Test(attacks, job_ids_keep_rising_across_restarts_that_leave_nothing) {
+        cr_assert_eq(chmod(dx_dir, 0777), 0);
+        uint64_t first = id_of_a_run();
+        dx_stop_daemon(SIGTERM);
+        dx_start_daemon();
+        uint64_t second = id_of_a_run();
+        cr_assert_gt(second, first, "id %llu after %llu: a tenant's 'cgov wait %llu' would get another job",
+                     (unsigned long long) second, (unsigned long long) first, (unsigned long long) first);
+        /* Not even the cgroup left, as when systemd removes a stopped
+         * service's: the ids are in the daemon's state directory. */
+        dx_stop_daemon(SIGKILL);
+        fx_teardown();
+        dx_start_daemon();
+        cr_assert_gt(id_of_a_run(), second);
 }

@@ -466,38 +466,23 @@ Test(cgovd, a_reload_with_errors_keeps_the_current_policy) {
 /* ---- bad input on the socket --------------------------------------------------------- */
 
 static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        cr_assert_geq(fd, 0);
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", dx_socket);
-        cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0, "connect: %m");
-        struct timeval tv = { .tv_sec = 20 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        int fd = dx_raw_connect();
+        cr_assert_geq(fd, 0, "connect: %s", strerror(-fd));
         return fd;
 }
 
 /* Sends raw bytes; returns the reply (up to its NUL) or "" at EOF. */
 static const char *raw_exchange(int fd, const void *msg, size_t len) {
         static char buf[4096];
-        size_t n = 0;
         if (len > 0)
-                cr_assert_eq(send(fd, msg, len, MSG_NOSIGNAL), (ssize_t) len);
-        while (n < sizeof buf - 1) {
-                ssize_t k = recv(fd, buf + n, 1, 0);
-                if (k <= 0 || buf[n] == '\0')
-                        break;
-                n++;
-        }
-        buf[n] = '\0';
+                cr_assert_eq(dx_raw_send(fd, msg, len), 0);
+        int r = dx_raw_reply(fd, buf, sizeof buf, 20000);
+        cr_assert_geq(r, 0, "no reply: %s", strerror(-r));
         return buf;
 }
 
 static void assert_still_serving(void) {
-        int fd = raw_connect();
-        const char req[] = "{\"method\":\"io.cgov.GetInfo\"}";
-        const char *reply = raw_exchange(fd, req, sizeof req);
-        cr_assert(strstr(reply, "\"version\":1"), "the daemon stopped serving: '%s'\n%s", reply, dx_daemon_log());
-        close(fd);
+        dx_assert_serving(20000);
 }
 
 Test(cgovd, malformed_requests_get_an_error_reply_and_change_nothing) {

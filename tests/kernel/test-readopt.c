@@ -3,8 +3,10 @@
  * process that held the governor, the next cgov_open on the same root finds
  * the pools, their limits and their running jobs in the cgroup tree. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -258,4 +260,33 @@ Test(readopt, a_job_readopted_by_the_process_that_started_it_is_reaped_not_left_
         cr_assert(wait_idle(find("shared/a"), 10000), "the re-adopted job ends");
         fx_assert_pool_idle(find("shared"));
         cr_assert_not(fx_exists(proc), "pid %d is reaped, not a zombie", (int) pid);
+}
+
+/* The id in a job's leaf name ("name@id"). */
+static uint64_t leaf_id(cgov_job *j) {
+        const char *cg = cgov_job_cgroup(j), *at = cg ? strrchr(cg, '@') : NULL;
+        cr_assert_not_null(at, "leaf %s", cg ?: "(none)");
+        return strtoull(at + 1, NULL, 10);
+}
+
+static uint64_t run_one(void) {
+        struct cgov_result res;
+        cgov_job *j = fx_submit(find("shared/a"), (struct cgov_job_spec) { .argv = ARGV("true") });
+        cr_assert(fx_wait_started(j, 10000));
+        uint64_t id = leaf_id(j);
+        fx_await(j, &res);
+        cgov_job_free(j);
+        return id;
+}
+
+Test(readopt, job_ids_never_repeat_on_a_root_even_when_no_leaf_is_left) {
+        make_pools();
+        uint64_t first = run_one();
+        /* Nothing of the job is left in the tree when the governor closes. */
+        cr_assert(wait_idle(find("shared/a"), 10000));
+        reopen();
+        uint64_t second = run_one();
+        cr_assert_gt(second, first, "job id %" PRIu64 " after %" PRIu64 ": ids repeat across a re-open", second, first);
+        reopen();
+        cr_assert_gt(run_one(), second);
 }
