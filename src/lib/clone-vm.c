@@ -39,20 +39,14 @@ __asm__(
 
 _Static_assert(SYS_clone3 == 435 && SYS_exit == 60, "x86-64 system call numbers");
 
-pid_t clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg) {
-        long r = clone3_vm_raw(args, sizeof *args, fn, arg);
-        if (r < 0) {
-                errno = (int) -r;
-                return -1;
-        }
-        return (pid_t) r;
+long clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg) {
+        return clone3_vm_raw(args, sizeof *args, fn, arg);
 }
 
 #else
 
-pid_t clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg) {
-        errno = ENOSYS;
-        return -1;
+long clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg) {
+        return -ENOSYS;
 }
 
 #endif

@@ -13,8 +13,10 @@
  * cgov carries its own few instructions. A child that shares our memory
  * cannot return from a system call wrapper into C code (its stack is not
  * the one the wrapper was called on): hence assembly, one block per
- * architecture. Returns the child's pid, or -1 with errno. */
-pid_t clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg);
+ * architecture. Returns the child's pid, or -errno (errno itself is left
+ * alone: a job's keeper calls this in memory it shares with a running
+ * thread). */
+long clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg);
 
 /* Whether clone3_vm() exists on this architecture and build. Sanitizer
  * builds leave it out: their instrumentation of the child's frames would

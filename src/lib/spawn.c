@@ -13,6 +13,7 @@
 
 #include "clone-vm.h"
 #include "macro.h"
+#include "raw-syscall.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -78,64 +79,66 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path) {
         return last;
 }
 
-/* The child's common steps, async-signal-safe: into the leaf (the gate,
- * when the process was not born there), stdio, whom it runs as, working
- * directory (entered as that user, so that its permissions apply). -1 with
- * errno on failure. */
+/* The child's common steps, async-signal-safe and errno-free (see
+ * raw-syscall.h): into the leaf (the gate, when the process was not born
+ * there), stdio, limits, whom it runs as, working directory (entered as
+ * that user, so that its permissions apply). 0 or -errno. */
 static int child_enter(const SpawnParams *sp, int procs_fd) {
-        /* Raw: write() is a cancellation point, which would act on the
-         * caller's thread state in a child that shares its memory. */
-        if (procs_fd >= 0 && syscall(SYS_write, procs_fd, "0", 1) != 1)
-                return -1;
+        long r;
+
+        if (procs_fd >= 0 && (r = raw_syscall3(SYS_write, procs_fd, "0", 1)) != 1)
+                return r < 0 ? (int) r : -EIO;
         if (sp->stdio) {
                 int src[3];
-                /* First lift every source above 2, so that one dup2() cannot
+                /* First lift every source above 2, so that one dup3() cannot
                  * overwrite the source of another (stdio {2, 1, 0} is legal). */
+                for (int i = 0; i < 3; i++) {
+                        r = raw_syscall3(SYS_fcntl, sp->stdio[i], F_DUPFD_CLOEXEC, 3);
+                        if (r < 0)
+                                return (int) r;
+                        src[i] = (int) r;
+                }
                 for (int i = 0; i < 3; i++)
-                        if ((src[i] = fcntl(sp->stdio[i], F_DUPFD_CLOEXEC, 3)) < 0)
-                                return -1;
-                for (int i = 0; i < 3; i++)
-                        if (dup2(src[i], i) < 0)
-                                return -1;
+                        if ((r = raw_syscall3(SYS_dup3, src[i], i, 0)) < 0)
+                                return (int) r;
         }
         if (sp->creds) {
                 const SpawnCreds *c = sp->creds;
                 for (int i = 0; c->set_rlimits && i < RLIM_NLIMITS; i++)
-                        if (syscall(SYS_prlimit64, 0, i, &c->rlimits[i], NULL) < 0)
-                                return -1;
+                        if ((r = raw_syscall4(SYS_prlimit64, 0, i, &c->rlimits[i], NULL)) < 0)
+                                return (int) r;
                 /* While we still have CAP_SETPCAP: every capability out of the
                  * bounding set (EINVAL past the kernel's last one ends it). */
                 for (int cap = 0; c->no_new_privs && cap < 64; cap++)
-                        if (syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
-                                if (errno == EINVAL)
+                        if ((r = raw_syscall5(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0)) < 0) {
+                                if (r == -EINVAL)
                                         break;
-                                return -1;
+                                return (int) r;
                         }
-                /* Raw system calls: glibc's setuid() and friends signal every
-                 * thread the parent had, and the child has only this one. */
-                if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0 ||
-                    syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
-                    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-                        return -1;
-                if (c->no_new_privs && syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        return -1;
+                /* glibc's setuid() and friends would signal every thread the
+                 * parent had, and the child has only this one. */
+                if ((r = raw_syscall2(SYS_setgroups, c->n_groups, c->groups)) < 0 ||
+                    (r = raw_syscall3(SYS_setresgid, c->gid, c->gid, c->gid)) < 0 ||
+                    (r = raw_syscall3(SYS_setresuid, c->uid, c->uid, c->uid)) < 0)
+                        return (int) r;
+                if (c->no_new_privs && (r = raw_syscall5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+                        return (int) r;
         }
-        if (sp->cwd && chdir(sp->cwd) < 0)
-                return -1;
+        if (sp->cwd && (r = raw_syscall1(SYS_chdir, sp->cwd)) < 0)
+                return (int) r;
         return 0;
 }
 
 /* execvpe() without its allocations, for the child: each PATH entry in turn,
  * tried as the user the job runs as, so that a lookup never tells a tenant
- * about files only root may see. Returns with errno set as execvp() would. */
-static void child_execvpe(const char *name, char *const *argv, char *const *envp, const char *search) {
+ * about files only root may see. Returns the -errno execvp() would. */
+static int child_execvpe(const char *name, char *const *argv, char *const *envp, const char *search) {
         char buf[PATH_MAX];
         bool denied = false;
+        long r;
 
-        if (strchr(name, '/')) {
-                execve(name, argv, envp);
-                return;
-        }
+        if (strchr(name, '/'))
+                return (int) raw_syscall3(SYS_execve, name, argv, envp);
         for (const char *s = search;;) {
                 const char *e = strchrnul(s, ':');
                 size_t dlen = (size_t) (e - s), nlen = strlen(name);
@@ -146,17 +149,17 @@ static void child_execvpe(const char *name, char *const *argv, char *const *envp
                         if (dlen > 0)
                                 buf[n++] = '/';
                         memcpy(buf + n, name, nlen + 1);
-                        execve(buf, argv, envp);
-                        if (errno == EACCES)
+                        r = raw_syscall3(SYS_execve, buf, argv, envp);
+                        if (r == -EACCES)
                                 denied = true;
-                        else if (errno != ENOENT && errno != ENOTDIR)
-                                return; /* found, but it cannot run: say why */
+                        else if (r != -ENOENT && r != -ENOTDIR)
+                                return (int) r; /* found, but it cannot run: say why */
                 }
                 if (*e == '\0')
                         break;
                 s = e + 1;
         }
-        errno = denied ? EACCES : ENOENT;
+        return denied ? -EACCES : -ENOENT;
 }
 
 /* The signals the child ignores or has a handler for, from one read of
@@ -165,15 +168,14 @@ static void child_execvpe(const char *name, char *const *argv, char *const *envp
 static uint64_t child_signals_set(void) {
         char buf[4096];
         uint64_t set = 0;
-        ssize_t n;
+        long n;
         int fd, found = 0;
 
-        /* Raw system calls: open() and read() are cancellation points. */
-        fd = (int) syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+        fd = (int) raw_syscall4(SYS_openat, AT_FDCWD, "/proc/thread-self/status", O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0)
                 return UINT64_MAX;
-        n = syscall(SYS_read, fd, buf, sizeof buf - 1);
-        (void) syscall(SYS_close, fd);
+        n = raw_syscall3(SYS_read, fd, buf, sizeof buf - 1);
+        (void) raw_syscall1(SYS_close, fd);
         if (n <= 0)
                 return UINT64_MAX;
         buf[n] = '\0';
@@ -198,23 +200,23 @@ static uint64_t child_signals_set(void) {
         }
 }
 
-/* No handler of the host program may run in the child, which may share the
- * caller's memory; and a job must not inherit what the host program ignores
- * (SIGPIPE, SIGINT): exec keeps SIG_IGN. Raw system calls, touching no libc
- * state. Then the mask the parent blocked everything with is lifted. */
-static void child_reset_signals(void) {
-        struct {
-                void *handler;
-                unsigned long flags;
-                void *restorer;
-                uint64_t mask;
-        } dfl = { .handler = SIG_DFL };
+/* The kernel's sigaction and sigset, as rt_sigaction and rt_sigprocmask
+ * take them (not libc's). */
+typedef struct KernelSigaction {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+} KernelSigaction;
+
+void spawn_reset_signals(void) {
+        KernelSigaction dfl = { .handler = SIG_DFL };
         uint64_t set = child_signals_set(), none = 0;
 
         for (int sig = 1; sig <= 64; sig++)
                 if ((set & (UINT64_C(1) << (sig - 1))) && sig != SIGKILL && sig != SIGSTOP)
-                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
-        (void) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+                        (void) raw_syscall4(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
 /* In the child, between clone and exec: only async-signal-safe calls (the
@@ -222,27 +224,35 @@ static void child_reset_signals(void) {
  * forever here), and no libc state written (the child may share the
  * caller's memory). Returns only on failure, with the errno to report. */
 static int child_exec(const SpawnParams *sp, int procs_fd) {
-        child_reset_signals();
-        if (child_enter(sp, procs_fd) < 0)
-                return errno;
+        int r;
+
+        /* No handler of the host program may run in the child, which may
+         * share the caller's memory; and a job must not inherit what the
+         * host program ignores (SIGPIPE, SIGINT): exec keeps SIG_IGN. */
+        spawn_reset_signals();
+        r = child_enter(sp, procs_fd);
+        if (r < 0)
+                return -r;
 
         /* A job must not inherit the host program's sockets and files.
          * Before 5.11 this fails with ENOSYS and the job inherits only the
          * fds that lacked O_CLOEXEC already. */
-        (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+        (void) raw_syscall3(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
+        char *const *envp = sp->envp ? sp->envp : environ;
         if (sp->path)
-                execve(sp->path, sp->argv, sp->envp ? sp->envp : environ);
+                r = (int) raw_syscall3(SYS_execve, sp->path, sp->argv, envp);
         else
-                child_execvpe(sp->argv[0], sp->argv, sp->envp ? sp->envp : environ, sp->search_path);
-        return errno;
+                r = child_execvpe(sp->argv[0], sp->argv, envp, sp->search_path);
+        return -r;
 }
 
 /* A copy of the caller: the errno goes to the parent through err_fd. */
 _noreturn_ static void child_exec_copied(const SpawnParams *sp, int err_fd, int procs_fd) {
         int err = child_exec(sp, procs_fd);
-        (void) !write(err_fd, &err, sizeof err);
-        _exit(127);
+        (void) raw_syscall3(SYS_write, err_fd, &err, sizeof err);
+        for (;;)
+                (void) raw_syscall1(SYS_exit_group, 127);
 }
 
 typedef struct SharedChild {
@@ -261,17 +271,15 @@ static int child_exec_shared(void *userdata) {
 /* The child of cgov_call: a copy of the caller, moved into its leaf, runs fn
  * with the caller's signal dispositions and the mask it had. */
 _noreturn_ static void child_call(const SpawnParams *sp, int err_fd, int procs_fd, const sigset_t *mask) {
-        int err;
+        int err = -child_enter(sp, procs_fd);
 
-        if (child_enter(sp, procs_fd) < 0)
-                goto fail;
-        /* Past the gate: from here on the parent sees EOF and fn runs. */
-        (void) close(err_fd);
-        (void) close(procs_fd);
-        (void) sigprocmask(SIG_SETMASK, mask, NULL);
-        _exit(sp->fn(sp->fn_arg, sp->out_fd) & 0xff);
-fail:
-        err = errno;
+        if (err == 0) {
+                /* Past the gate: from here on the parent sees EOF and fn runs. */
+                (void) close(err_fd);
+                (void) close(procs_fd);
+                (void) sigprocmask(SIG_SETMASK, mask, NULL);
+                _exit(sp->fn(sp->fn_arg, sp->out_fd) & 0xff);
+        }
         (void) !write(err_fd, &err, sizeof err);
         _exit(127);
 }
@@ -306,13 +314,13 @@ static pid_t clone_plain(int *ret_pidfd) {
 
 int spawn_reap(int pidfd, int *ret_code, int *ret_status) {
         siginfo_t si = {};
+        long r;
 
-        for (;;) {
-                if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, WEXITED | __WALL) >= 0)
-                        break;
-                if (errno != EINTR)
-                        return negative_errno();
-        }
+        do
+                r = raw_syscall5(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | __WALL, NULL);
+        while (r == -EINTR);
+        if (r < 0)
+                return (int) r;
         if (ret_code)
                 *ret_code = si.si_code;
         if (ret_status)
@@ -329,8 +337,8 @@ int spawn_reap(int pidfd, int *ret_code, int *ret_status) {
 static int spawn_shared(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int *ret_pidfd) {
         _Alignas(16) char stack[16384]; /* child_execvpe's path buffer and a few frames */
         SharedChild child = { .sp = sp, .procs_fd = procs_fd };
-        int pidfd = -EBADF, err;
-        sigset_t all, saved;
+        uint64_t all = UINT64_MAX, saved;
+        int pidfd = -EBADF;
         struct clone_args args = {
                 .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | (sp->into_cgroup ? CLONE_INTO_CGROUP : 0),
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
@@ -339,25 +347,24 @@ static int spawn_shared(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int
                 .stack_size = sizeof stack,
                 .cgroup = sp->into_cgroup ? (uint64_t) sp->cgroup_fd : 0,
         };
-        pid_t pid;
+        long pid;
 
         /* No signal handler of the host program may run in the child before
-         * it has reset them. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &saved);
+         * it has reset them (all of them blocked, as glibc's posix_spawn
+         * does; raw, since a keeper calls this too). */
+        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof all);
         pid = clone3_vm(&args, child_exec_shared, &child);
-        err = pid < 0 ? errno : 0;
-        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &saved, NULL, sizeof saved);
 
         if (pid < 0)
                 /* E2BIG: clone3 exists but its args have no cgroup field (5.3-5.6). */
-                return err == ENOSYS || (sp->into_cgroup && err == E2BIG) ? -ENOSYS : -err;
+                return pid == -ENOSYS || (sp->into_cgroup && pid == -E2BIG) ? -ENOSYS : (int) pid;
         if (child.err != 0) {
                 (void) spawn_reap(pidfd, NULL, NULL);
-                safe_close(pidfd);
+                (void) raw_syscall1(SYS_close, pidfd);
                 return -child.err;
         }
-        *ret_pid = pid;
+        *ret_pid = (pid_t) pid;
         *ret_pidfd = pidfd;
         return 0;
 }
@@ -430,7 +437,7 @@ static int spawn_copied(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int
 int spawn_in_cgroup(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd) {
         _cleanup_close_ int procs_fd = -EBADF;
 
-        if (!sp->into_cgroup || sp->fn) {
+        if ((!sp->into_cgroup || sp->fn) && sp->cgroup_fd >= 0) {
                 /* The fallback's gate: the child moves itself into the leaf
                  * before exec and reports a failure like any other, so the
                  * job never runs outside its leaf. */

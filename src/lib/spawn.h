@@ -34,7 +34,8 @@ typedef struct SpawnParams {
         char *const *envp;
         const char *cwd;           /* NULL: inherit; entered with creds taken */
         const int *stdio;          /* three fds for 0, 1, 2, or NULL: inherit */
-        int cgroup_fd;             /* the leaf, O_DIRECTORY */
+        int cgroup_fd;             /* the leaf, O_DIRECTORY; -1: the caller's own cgroup
+                                      is the leaf (a job's keeper starts the job so) */
         bool into_cgroup;          /* clone3(CLONE_INTO_CGROUP); false: the gated fork fallback */
         /* cgov_call: run fn(fn_arg, out_fd) in a fork() of the caller instead
          * of executing path. A real fork(), so that glibc's atfork handlers
@@ -61,5 +62,10 @@ int spawn_find_program(const char *name, char *const *envp, char **ret_path);
  * default. */
 const char *spawn_search_path(char *const *envp);
 
-/* Reaps the child behind pidfd: fills the waitid() status. */
+/* Signal dispositions back to the default and the mask empty, with raw
+ * system calls: the first step of a child that shares the caller's
+ * memory. */
+void spawn_reset_signals(void);
+
+/* Reaps the child behind pidfd: fills the waitid() status (errno-free). */
 int spawn_reap(int pidfd, int *ret_code, int *ret_status);
