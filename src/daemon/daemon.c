@@ -152,7 +152,12 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
                 return r;
 
         struct cgov_options opts = { .cgroup_root = cfg->cgroup_root, .flags = cfg->open_flags };
-        GovernorOptions gopts = { .end_hook = jobs_end_hook, .userdata = d, .ids_file = ids_file };
+        GovernorOptions gopts = {
+                .job_hook = jobs_hook,
+                .userdata = d,
+                .ids_file = ids_file,
+                .keeper = true,
+        };
         r = governor_open(&d->gov, &opts, &gopts);
         if (r < 0)
                 return log_error_errno(r, "Failed to take over the cgroup %s: %m%s", cfg->cgroup_root ?: "of this service",
@@ -161,6 +166,10 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
                                        : r == -EBUSY    ? " (other processes live there: run under Delegate=yes or give --cgroup-root)"
                                                         : "");
         log_info("Governing %s.", d->gov->root);
+        if (!d->gov->keeper)
+                log_warning("This kernel cannot start jobs through keepers (Linux 5.9 is needed): a tenant's "
+                            "path that never answers can hold up the daemon while its job starts, and a job "
+                            "that ends while the daemon is down ends with outcome unknown.");
         /* The flag only allows what is missing: controllers that are there
          * are used, and their limits enforced, all the same. */
         if (!d->gov->have_memory || !d->gov->have_pids)

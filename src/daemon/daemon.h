@@ -175,6 +175,7 @@ struct Connection {
         sd_event_source *resume;     /* defer: go on with buffered requests (connection_resume) */
         Identity who;
         DaemonJob *waiting_for;      /* a parked Wait: no other request is read meanwhile */
+        DaemonJob *submitting;       /* a parked Submit, until the job's keeper reports */
         sd_event_source *wait_timer;
         Connection *wprev, *wnext;   /* DaemonJob.waiters */
         Connection *prev, *next;     /* Daemon.connections */
@@ -194,8 +195,8 @@ void connection_resume(Connection *c);
 
 /* ---- methods.c ---------------------------------------------------------- */
 /* Handles one request; takes the fds (closes those it does not keep).
- * Replies through connection_reply(), now or, for a Wait, later. Returns
- * 1 when the connection now waits for a job. */
+ * Replies through connection_reply(), now or, for a Wait or a Submit whose
+ * job is being started, later. Returns 1 when the connection now waits. */
 int method_dispatch(Connection *c, Daemon *d, json_object *msg, int *fds, size_t n_fds);
 /* A connection closing: slots it held go back. */
 void methods_connection_closed(Connection *c, Daemon *d);
@@ -214,18 +215,26 @@ struct DaemonJob {
         struct cgov_result result;
         int start_error;
         Connection *waiters;         /* Wait calls parked on this job */
+        Connection *submitter;       /* its Submit, parked until the job's keeper reports */
+        bool unannounced;            /* refused to its submitter (it could not start): no id was given */
         DaemonJob *eprev, *enext;    /* Daemon.ended_* */
 };
 
 int jobs_setup(Daemon *d);         /* the eventfd: before the governor opens */
 void jobs_done(Daemon *d);
-/* The governor's end hook (any thread, governor lock held). */
-void jobs_end_hook(cgov_job *j, void *userdata);
+/* The governor's job hook (any thread, governor lock held): a job started,
+ * could not start, or ended. */
+void jobs_hook(cgov_job *j, void *userdata);
 /* After the governor opened: take over every job it re-adopted. */
 int jobs_adopt(Daemon *d);
 /* Registers a job just submitted for who in pool. */
 int jobs_add(Daemon *d, cgov_job *j, const Identity *who, const char *pool, const char *name, const char *argv0,
              size_t spec_bytes, DaemonJob **ret);
+/* Answers c's Submit of dj now (queued, running) or once its keeper has
+ * reported (then c is parked): returns what method_dispatch returns. */
+int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c);
+/* c closes: its parked Submit is forgotten (the job goes on). */
+void jobs_unsubmit(Connection *c);
 DaemonJob *jobs_find(Daemon *d, uint64_t id);
 /* The job if who may see it (owner, an administrator of its pool, root);
  * *ret_admin tells which. */

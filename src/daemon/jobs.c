@@ -17,9 +17,10 @@
  * the oldest), so that `cgov run --detach` followed by `cgov wait` works and
  * a client that lost its connection can come back for the result.
  *
- * The governor ends jobs on its supervisor thread; the end hook only queues
- * them and wakes the loop through an eventfd, so all daemon state is the
- * loop's alone. */
+ * The governor changes jobs on its supervisor thread (a keeper reported
+ * that the job started or could not, or the job ended); the job hook only
+ * queues them and wakes the loop through an eventfd, so all daemon state is
+ * the loop's alone. */
 
 static int job_cmp(const void *a, const void *b) {
         uint64_t x = ((const DaemonJob *) a)->id, y = ((const DaemonJob *) b)->id;
@@ -218,9 +219,88 @@ json_object *jobs_collect(Daemon *d, DaemonJob *j, const Identity *who) {
         return proto_reply(res);
 }
 
+/* ---- starts --------------------------------------------------------------------- */
+
+static json_object *submit_reply(DaemonJob *dj, const JobInfo *info) {
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "id", json_object_new_uint64(dj->id));
+        json_object_object_add(o, "state", json_object_new_string(info->state == JOB_QUEUED ? "queued" : "running"));
+        json_object_object_add(o, "pid", json_object_new_int64(info->pid));
+        if (info->leaf[0]) {
+                _cleanup_free_ char *cg = NULL;
+                if (asprintf(&cg, "%s/%s", cgov_pool_cgroup(info->pool), info->leaf) >= 0)
+                        json_object_object_add(o, "cgroup", json_object_new_string(cg));
+                else
+                        cg = NULL;
+        } else
+                json_object_object_add(o, "cgroup", NULL);
+        return proto_reply(o);
+}
+
+static void log_start(DaemonJob *dj, const JobInfo *info) {
+        LogFields f = { .pool = dj->pool, .job = info->leaf[0] ? info->leaf : NULL, .user = dj->user };
+        log_full(LOG_INFO, 0, &f, "Job %" PRIu64 " of %s %s in pool %s: %s.", dj->id, dj->user,
+                 info->state == JOB_QUEUED ? "queued" : "started", dj->pool, dj->argv0);
+}
+
+static void submitter_answer(Daemon *d, DaemonJob *dj, const JobInfo *info) {
+        Connection *c = dj->submitter;
+
+        dj->submitter = NULL;
+        c->submitting = NULL;
+        if (info->start_error < 0) {
+                /* No id was given: the job is forgotten once it has ended. */
+                dj->unannounced = true;
+                connection_reply(c, proto_error_system(info->start_error));
+        } else {
+                log_start(dj, info);
+                connection_reply(c, submit_reply(dj, info));
+        }
+        connection_resume(c);
+}
+
+int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c) {
+        JobInfo info;
+
+        job_info(dj->job, &info);
+        if (info.state == JOB_STARTING) {
+                dj->submitter = c;
+                c->submitting = dj;
+                return 1;
+        }
+        /* Queued, or started at once (no keeper). */
+        log_start(dj, &info);
+        connection_reply(c, submit_reply(dj, &info));
+        daemon_update_status(d);
+        return 0;
+}
+
+void jobs_unsubmit(Connection *c) {
+        if (c->submitting)
+                c->submitting->submitter = NULL;
+        c->submitting = NULL;
+}
+
+/* Its keeper reported: it runs, or it could not start. */
+static void job_changed(Daemon *d, cgov_job *job) {
+        JobInfo info;
+        DaemonJob *dj;
+
+        job_info(job, &info);
+        dj = jobs_find(d, info.id);
+        if (!dj || dj->job != job || info.state == JOB_STARTING)
+                return;
+        if (dj->submitter)
+                submitter_answer(d, dj, &info);
+        else if (info.start_error == 0)
+                log_start(dj, &info); /* it waited in the queue */
+}
+
 /* ---- ends ---------------------------------------------------------------------- */
 
-void jobs_end_hook(cgov_job *job, void *userdata) {
+void jobs_hook(cgov_job *job, void *userdata) {
         Daemon *d = userdata;
         uint64_t one = 1;
 
@@ -287,6 +367,10 @@ static void job_ended(Daemon *d, cgov_job *job) {
         job_info(job, &info);
         j = jobs_find(d, info.id);
         if (!j) {
+                /* One of ours whose record is gone already (it ended as its
+                 * start failed, say): nothing more to say of it. */
+                if (!info.readopted)
+                        return;
                 /* Re-adopted and ended before jobs_adopt() saw it. */
                 j = job_adopt(d, job_ref(job));
                 if (!j) {
@@ -298,6 +382,12 @@ static void job_ended(Daemon *d, cgov_job *job) {
         if (j->ended || j->job != job)
                 return;
 
+        /* Started and ended before we heard of the start: answered now. */
+        if (j->submitter) {
+                JobInfo started;
+                job_info(job, &started);
+                submitter_answer(d, j, &started);
+        }
         int r = cgov_await(job, 0, &j->result);
         j->start_error = r < 0 && !cgov_is_decision(r) ? r : 0;
         j->ended = true;
@@ -320,6 +410,11 @@ static void job_ended(Daemon *d, cgov_job *job) {
         d->ended_tail = j;
         d->n_ended++;
         job_log_end(j);
+        /* Its submitter was told it could not start, and got no id. */
+        if (j->unannounced) {
+                job_drop(d, j);
+                return;
+        }
 
         /* Every parked Wait gets the result; the owner's collects it. */
         bool collected = false;
@@ -353,7 +448,12 @@ static int on_ended(sd_event_source *s, int fd, uint32_t revents, void *userdata
         pthread_mutex_unlock(&d->ended_lock);
 
         for (size_t i = 0; i < count; i++) {
-                job_ended(d, q[i]);
+                JobInfo info;
+                job_info(q[i], &info);
+                if (info.state == JOB_ENDED)
+                        job_ended(d, q[i]);
+                else
+                        job_changed(d, q[i]);
                 cgov_job_free(q[i]); /* the hook's reference */
         }
         free(q);

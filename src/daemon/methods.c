@@ -356,6 +356,7 @@ static int method_submit(Request *rq) {
                 .set_rlimits = true,
                 /* Root's jobs are root's: nothing to take from them. */
                 .no_new_privs = jp.no_new_privileges && rq->who->uid != 0,
+                .start_timeout_ms = jp.start_timeout_ms,
         };
         memcpy(creds.rlimits, rq->d->job_rlimits, sizeof creds.rlimits);
         r = job_submit(p, &spec, NULL, &creds, false, &job, &res);
@@ -376,21 +377,9 @@ static int method_submit(Request *rq) {
                 return fail(rq, proto_error_system(r));
         }
 
-        JobInfo info;
-        job_info(job, &info);
-        json_object *o = json_object_new_object();
-        if (!o)
-                return fail(rq, proto_error_system(-ENOMEM));
-        json_object_object_add(o, "id", json_object_new_uint64(dj->id));
-        json_object_object_add(o, "state", json_object_new_string(info.state == JOB_QUEUED ? "queued" : "running"));
-        json_object_object_add(o, "pid", json_object_new_int64(info.pid));
-        const char *cg = cgov_job_cgroup(job);
-        json_object_object_add(o, "cgroup", cg ? json_object_new_string(cg) : NULL);
-        LogFields f = { .pool = pool_path, .job = info.leaf[0] ? info.leaf : NULL, .user = rq->who->name };
-        log_full(LOG_INFO, 0, &f, "Job %" PRIu64 " of %s %s in pool %s: %s.", dj->id, rq->who->name,
-                 info.state == JOB_QUEUED ? "queued" : "started", pool_path, argv[0]);
-        daemon_update_status(rq->d);
-        return reply(rq, o);
+        /* A job that its keeper starts is answered once the keeper reports
+         * (jobs.c); meanwhile the connection waits, as for a Wait. */
+        return jobs_submitted(rq->d, dj, rq->c);
 }
 
 static int method_wait(Request *rq) {

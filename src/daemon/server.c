@@ -29,6 +29,7 @@ static void connection_free(Connection *c) {
 
         methods_connection_closed(c, d);
         jobs_unwait(c);
+        jobs_unsubmit(c);
         c->io = sd_event_source_disable_unref(c->io);
         c->resume = sd_event_source_disable_unref(c->resume);
         wire_free(c->wire);
@@ -61,7 +62,7 @@ static void connection_update(Connection *c) {
                 return;
         }
         events = wire_has_output(c->wire) ? EPOLLOUT : 0;
-        if (c->waiting_for || events)
+        if (c->waiting_for || c->submitting || events)
                 events |= EPOLLRDHUP; /* a hang-up still ends a parked Wait */
         else
                 events |= EPOLLIN;
@@ -97,7 +98,7 @@ void connection_reply(Connection *c, json_object *reply) {
 /* Handles the requests buffered, one at a time, as long as nothing holds
  * the connection. */
 static void connection_process(Connection *c) {
-        while (!c->dead && !c->waiting_for && !wire_has_output(c->wire)) {
+        while (!c->dead && !c->waiting_for && !c->submitting && !wire_has_output(c->wire)) {
                 int fds[WIRE_FDS_MAX];
                 size_t n_fds = 0;
                 json_object *msg = NULL;
@@ -141,7 +142,8 @@ static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *
                 if (r < 0)
                         c->dead = true;
         }
-        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && (c->waiting_for || !(revents & EPOLLIN)))
+        if (!c->dead && (revents & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+            (c->waiting_for || c->submitting || !(revents & EPOLLIN)))
                 c->dead = true; /* gone: a parked Wait has nobody to answer */
         if (!c->dead && (revents & EPOLLIN)) {
                 r = wire_read(c->wire);

@@ -10,6 +10,7 @@
 #include "cgroup-fs.h"
 #include "cgroup-root.h"
 #include "internal.h"
+#include "keeper.h"
 #include "macro.h"
 
 /* What must survive the governor lives in the cgroup tree itself, never in a
@@ -18,7 +19,12 @@
  * what the kernel files do not (a pool's max_jobs and queue settings, a
  * job's reservation, timeout, start and main pid). cgov_open() on a root
  * with such a tree finds the pools again, re-adopts the running jobs with
- * their reservations and removes empty leftovers. */
+ * their reservations and removes empty leftovers.
+ *
+ * A job started by a keeper (keeper.h) leaves more: its keeper's identity
+ * and, once its main process has ended, how it ended. Such a job's leaf is
+ * adopted even when it is empty: it ended while no governor watched, and
+ * its end is reported like any other, with its real exit status. */
 
 #define POOL_XATTR "user.cgov.pool"
 #define JOB_XATTR "user.cgov.job"
@@ -44,9 +50,9 @@ void adopt_record_job(const cgov_job *j) {
 
         int n = snprintf(buf, sizeof buf,
                          "memory=%" PRIu64 " pids_max=%" PRIu32 " timeout_ms=%" PRIu64 " start_usec=%" PRIu64
-                         " pid=%d uid=%u%s%s",
+                         " pid=%d uid=%u keeper=%d%s%s",
                          j->memory, j->pids_max, j->timeout_ms, j->start_usec, (int) j->pid, (unsigned) j->owner,
-                         j->name ? " name=" : "", j->name ?: "");
+                         j->keeper, j->name ? " name=" : "", j->name ?: "");
         (void) fsetxattr(j->leaf_fd, JOB_XATTR, buf, (size_t) n, 0);
 }
 
@@ -116,30 +122,32 @@ static int adopt_job(cgov *g, cgov_pool *p, const char *leaf, uint64_t id) {
         _cleanup_close_ int fd = openat(p->fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        if (cg_is_populated(fd) == 0) {
-                /* An empty leftover: its job ended while no governor watched. */
+        bool have = read_record(fd, JOB_XATTR, rec);
+        bool keeper = have && record_u64(rec, "keeper", &v) && v == 1;
+        if (!keeper && cg_is_populated(fd) == 0) {
+                /* An empty leftover: its job ended while no governor watched,
+                 * and nobody recorded how. */
                 (void) cg_rmdir(p->fd, leaf);
                 return 0;
         }
 
-        j = calloc(1, sizeof *j);
+        /* The governor's watch: nobody holds a handle. */
+        j = job_alloc(g, p, 1);
         if (!j)
                 return -ENOMEM;
-        j->g = g;
-        j->pool = p;
-        j->n_ref = 1; /* the governor's watch: nobody holds a handle */
         j->id = id;
         j->adopted = true;
-        j->pidfd = j->leaf_fd = -EBADF;
         j->state = JOB_RUNNING;
         memcpy(j->leaf, leaf, strlen(leaf) + 1);
         if (asprintf(&j->cgroup, "%s/%s", p->cgroup, leaf) < 0) {
-                free(j);
+                j->cgroup = NULL;
+                job_unref(j);
                 return -ENOMEM;
         }
-        __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
 
-        bool have = read_record(fd, JOB_XATTR, rec);
+        j->keeper = keeper;
+        j->readopted = true;
+        j->counted_running = true;
         j->memory = have && record_u64(rec, "memory", &v) ? v
                     : cg_read_u64(fd, "memory.max", &v) >= 0 && v != CG_LIMIT_MAX ? v
                                                                                  : pool_job_memory_default(p);
@@ -155,9 +163,16 @@ static int adopt_job(cgov *g, cgov_pool *p, const char *leaf, uint64_t id) {
                 job_unref(j);
                 return -ENOMEM;
         }
+        /* A keeper's job: the keeper, if it still runs, is what we watch
+         * (it records the end); else the end is recorded, or unknown. */
+        if (keeper) {
+                if (record_u64(rec, "pid", &v) && v > 0 && v <= INT32_MAX)
+                        j->pid = (pid_t) v;
+                (void) keeper_find(fd, &j->pidfd);
+        }
         /* The recorded main process, if it still lives in this leaf (a pid
          * alone could have been reused since). */
-        if (have && record_u64(rec, "pid", &v) && v > 0 && cg_has_process(fd, (pid_t) v) > 0) {
+        else if (have && record_u64(rec, "pid", &v) && v > 0 && cg_has_process(fd, (pid_t) v) > 0) {
                 j->pid = (pid_t) v;
                 j->pidfd = (int) syscall(SYS_pidfd_open, j->pid, 0);
                 if (j->pidfd >= 0 && cg_has_process(fd, j->pid) <= 0)

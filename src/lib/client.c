@@ -275,16 +275,12 @@ static json_object *strv_to_json(const char *const *v) {
 }
 
 static cgov_job *job_handle(cgov *g, cgov_pool *p, uint64_t id) {
-        cgov_job *j = calloc(1, sizeof *j);
+        /* The caller's: nothing in this process watches it. */
+        cgov_job *j = job_alloc(g, p, 1);
         if (!j)
                 return NULL;
-        j->g = g;
-        j->pool = p;
-        j->n_ref = 1; /* the caller's: nothing in this process watches it */
         j->id = id;
-        j->leaf_fd = j->pidfd = -EBADF;
         j->state = JOB_QUEUED;
-        __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
         return j;
 }
 

@@ -26,3 +26,8 @@ long clone3_vm(struct clone_args *args, int (*fn)(void *arg), void *arg);
 #else
 #define HAVE_CLONE3_VM 0
 #endif
+
+/* For a process started by clone3_vm() without CLONE_VFORK, on a stack of
+ * its own: unmaps [addr, addr + len) — its stack, on which it runs — and
+ * exits with code, touching no memory in between. */
+_Noreturn void clone_vm_unmap_exit(void *addr, size_t len, int code);

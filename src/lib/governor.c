@@ -11,6 +11,7 @@
 #include "cgroup-root.h"
 #include "client.h"
 #include "internal.h"
+#include "keeper.h"
 #include "macro.h"
 
 /* Controllers the governor turns on below its root. memory and pids enforce
@@ -281,8 +282,9 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
         g = governor_new(opts->flags);
         if (!g)
                 return -ENOMEM;
-        g->end_hook = gopts->end_hook;
-        g->end_hook_userdata = gopts->userdata;
+        g->job_hook = gopts->job_hook;
+        g->job_hook_userdata = gopts->userdata;
+        g->keeper = gopts->keeper && keeper_supported();
         g->root = TAKE_PTR(root);
         if (gopts->ids_file && !(g->ids_file = strdup(gopts->ids_file))) {
                 governor_unref(g);

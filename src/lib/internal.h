@@ -13,6 +13,8 @@
  *   queue.c     admission, the wait queues, round-robin dispatch
  *   call.c      cgov_call: a C function in a forked child under limits
  *   adopt.c     what survives in the cgroup tree (xattrs) and re-adoption
+ *   keeper.c    a job's keeper: starts it off our threads, records its end
+ *   ids.c       job ids that never repeat on a root
  */
 
 #include <pthread.h>
@@ -48,7 +50,7 @@ struct cgov_pool {
 
 typedef enum JobState {
         JOB_QUEUED,    /* waits for room; no leaf, no process */
-        JOB_STARTING,  /* admitted from the queue; the supervisor starts it */
+        JOB_STARTING,  /* admitted; being started (with a keeper: until it reports) */
         JOB_RUNNING,   /* its main process runs */
         JOB_ENDING,    /* main process gone; the leaf is being emptied and removed */
         JOB_ENDED,     /* result final, reservation returned */
@@ -97,6 +99,13 @@ struct cgov_job {
         JobState state;
         JobKill kill;
         bool adopted;                  /* re-adopted; once ended: its exit status is unknown */
+        bool readopted;                /* found in the tree at open (adopt.c) */
+        bool keeper;                   /* started by a keeper (keeper.h): pidfd is the keeper's,
+                                          pid the job's main process once it reported */
+        bool counted_running;          /* in jobs_running and the started counters */
+        bool start_timed_out;          /* the keeper did not report within start_timeout_ms */
+        int report_fd, report_write_fd; /* the keeper's report pipe, until it reported */
+        pid_t keeper_pid;
         bool watched_here;             /* its starter waits for it (job_wait_here), not the supervisor */
         uid_t owner;                   /* whom it runs as (recorded, so it survives re-adoption) */
         bool run_as;                   /* creds say whom it runs as (job_submit's creds) */
@@ -113,7 +122,7 @@ struct cgov_job {
         int out_fd;                    /* cgov_call: the write end for fn, not owned */
 
         /* Owned by the supervisor thread only. */
-        sd_event_source *timeout_source, *drain_source;
+        sd_event_source *timeout_source, *drain_source, *start_source;
         unsigned drain_round;
 
         cgov_job *prev, *next;         /* cgov.jobs: every job not yet ENDED */
@@ -133,6 +142,7 @@ struct cgov {
         bool have_memory, have_pids;   /* enabled below the root: limits are written */
         bool have_kill_file;           /* cgroup.kill (5.14) */
         bool into_cgroup;              /* clone3(CLONE_INTO_CGROUP) (5.7) works */
+        bool keeper;                   /* jobs with creds start through keepers (GovernorOptions) */
 
         cgov_pool **pools;             /* every pool ever made, parents before children */
         size_t n_pools;
@@ -161,9 +171,9 @@ struct cgov {
 
         struct Client *client;         /* client mode (client.c); NULL: embedded */
 
-        /* governor_open()'s end hook: called, lock held, whenever a job ends. */
-        void (*end_hook)(cgov_job *j, void *userdata);
-        void *end_hook_userdata;
+        /* GovernorOptions.job_hook, called with the lock held. */
+        void (*job_hook)(cgov_job *j, void *userdata);
+        void *job_hook_userdata;
 };
 
 /* governor.c */
@@ -174,13 +184,18 @@ void governor_unref(cgov *g);
 /* What cgovd asks of a governor beyond struct cgov_options. */
 typedef struct GovernorOptions {
         /* cgovd serves many jobs from one event loop and cannot block in
-         * cgov_await: end_hook(j, userdata) runs with the governor's lock
-         * held on whichever thread ends j, re-adopted jobs included (even
-         * one that ends before governor_open returns); it must not call
-         * into the governor (take a job_ref and write to an eventfd). */
-        void (*end_hook)(cgov_job *j, void *userdata);
+         * cgov_await: job_hook(j, userdata) runs with the governor's lock
+         * held on whichever thread changes j, whenever a job's keeper
+         * reports that it started or could not start, and whenever a job
+         * ends (re-adopted jobs included, even one that ends before
+         * governor_open returns). It must not call into the governor (take
+         * a job_ref and write to an eventfd); job_info() says what happened. */
+        void (*job_hook)(cgov_job *j, void *userdata);
         void *userdata;
         const char *ids_file;   /* where the job ids' mark is kept (ids.c); NULL: the root's xattr */
+        /* Jobs started with creds (cgovd's) start through keepers (keeper.h)
+         * where the kernel has what they need; g->keeper says whether. */
+        bool keeper;
 } GovernorOptions;
 /* cgov_open with those (gopts may be NULL). */
 int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts);
@@ -223,22 +238,29 @@ typedef struct JobInfo {
         char name[NAME_MAX_LEN + 1];   /* "" when unnamed */
         char leaf[NAME_MAX_LEN + 24];  /* "" while queued */
         bool adopted;
+        bool readopted;                /* found in the tree at open, not submitted to us */
+        int start_error;               /* -errno: it could not be started (then ENDING or ENDED) */
 } JobInfo;
 void job_info(cgov_job *j, JobInfo *ret);
 /* Called wherever a job becomes ENDED, lock held: wakes cgov_await, runs
- * the end hook. */
+ * the job hook. */
 void job_ended_notify(cgov_job *j);
+/* A job with nothing but its governor (referenced), pool, references and
+ * no fds: every cgov_job comes from here. */
+cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref);
 void job_unref(cgov_job *j);
 cgov_job *job_ref(cgov_job *j);
 /* Ends a job whose process never started: lock held; the governor's
  * reference is dropped by the caller after unlocking (job_unref). */
 void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error);
 void job_list_remove(cgov_job *j);
+JobLaunch launch_of_copy(const cgov_job *j);
 void job_list_add(cgov_job *j);
 void chain_add_running(cgov_pool *p, int delta);
 
-/* job-start.c: makes the leaf and starts the process; on failure nothing of
- * it remains (the reservation is the caller's to return). */
+/* job-start.c: makes the leaf and starts the process: 0 when it runs, 1 when
+ * its keeper starts it (the supervisor learns how it went: job_watch()); on
+ * failure nothing of it remains (the reservation is the caller's to return). */
 int job_start(cgov_job *j, const JobLaunch *l);
 /* Registers a started job: counters, lists; lock held. */
 void job_started(cgov_job *j);

@@ -5,6 +5,7 @@
 
 #include "cgroup-fs.h"
 #include "internal.h"
+#include "keeper.h"
 #include "macro.h"
 #include "spawn.h"
 
@@ -109,13 +110,33 @@ static int job_spawn(cgov_job *j, const JobLaunch *l) {
         return r;
 }
 
+/* The keeper gets the launch as it is (it opens /dev/null for the stdio
+ * fds that are -1 itself), and reads it until it reports: the job owns it. */
+static int job_spawn_keeper(cgov_job *j, const JobLaunch *l) {
+        SpawnParams sp = {
+                .path = l->program,
+                .search_path = l->program ? NULL : spawn_search_path(l->envp),
+                .creds = l->creds,
+                .argv = l->argv,
+                .envp = l->envp,
+                .cwd = l->cwd,
+                .stdio = l->stdio,
+                .cgroup_fd = j->leaf_fd,
+                .into_cgroup = __atomic_load_n(&j->g->into_cgroup, __ATOMIC_RELAXED),
+        };
+        j->start_usec = now_usec();
+        /* j->pid is the job's main process, which the keeper reports. */
+        return keeper_start(&sp, &j->keeper_pid, &j->pidfd, &j->report_fd, &j->report_write_fd);
+}
+
 int job_start(cgov_job *j, const JobLaunch *l) {
         int r;
 
+        j->keeper = j->g->keeper && l->creds && !l->fn;
         r = job_make_leaf(j);
         if (r < 0)
                 return r;
-        r = job_spawn(j, l);
+        r = j->keeper ? job_spawn_keeper(j, l) : job_spawn(j, l);
         if (r < 0) {
                 j->leaf_fd = safe_close(j->leaf_fd);
                 (void) cg_rmdir(j->pool->fd, j->leaf);
@@ -123,11 +144,12 @@ int job_start(cgov_job *j, const JobLaunch *l) {
         }
         /* What a governor opened later needs to re-adopt it. */
         adopt_record_job(j);
-        return 0;
+        return j->keeper ? 1 : 0;
 }
 
 void job_started(cgov_job *j) {
         j->state = JOB_RUNNING;
+        j->counted_running = true;
         chain_add_running(j->pool, +1);
         for (cgov_pool *p = j->pool; p; p = p->parent)
                 p->jobs_started++;

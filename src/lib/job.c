@@ -83,6 +83,8 @@ void job_unref(cgov_job *j) {
         cgov *g = j->g;
         safe_close(j->leaf_fd);
         safe_close(j->pidfd);
+        safe_close(j->report_fd);
+        safe_close(j->report_write_fd);
         job_copy_free(&j->copy);
         free((gid_t *) j->creds.groups);
         free(j->name);
@@ -140,8 +142,8 @@ void job_ended_notify(cgov_job *j) {
         cgov *g = j->g;
 
         pthread_cond_broadcast(&g->job_ended);
-        if (g->end_hook)
-                g->end_hook(j, g->end_hook_userdata);
+        if (g->job_hook)
+                g->job_hook(j, g->job_hook_userdata);
 }
 
 void job_info(cgov_job *j, JobInfo *ret) {
@@ -155,6 +157,8 @@ void job_info(cgov_job *j, JobInfo *ret) {
                 .memory = j->memory,
                 .start_usec = j->state >= JOB_RUNNING ? j->start_usec : 0,
                 .adopted = j->adopted,
+                .readopted = j->readopted,
+                .start_error = j->start_error,
         };
         if (j->name)
                 snprintf(ret->name, sizeof ret->name, "%s", j->name);
@@ -163,40 +167,63 @@ void job_info(cgov_job *j, JobInfo *ret) {
         pthread_mutex_unlock(&j->g->lock);
 }
 
+cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref) {
+        cgov_job *j = calloc(1, sizeof *j);
+        if (!j)
+                return NULL;
+        j->g = g;
+        j->pool = p;
+        j->n_ref = n_ref;
+        j->leaf_fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
+        __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
+        return j;
+}
+
 static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program, const SpawnCreds *creds,
                    cgov_job **ret) {
-        cgov_job *j = calloc(1, sizeof *j);
+        /* The caller's handle and the governor's watch. */
+        cgov_job *j = job_alloc(p->g, p, 2);
         if (!j)
                 return -ENOMEM;
         j->owner = getuid();
-        if (creds) {
-                gid_t *groups = NULL;
-                if (creds->n_groups > 0 &&
-                    !(groups = memdup_array(creds->groups, creds->n_groups, sizeof *groups))) {
-                        free(j);
-                        return -ENOMEM;
-                }
-                j->run_as = true;
-                j->owner = creds->uid;
-                j->creds = *creds;
-                j->creds.groups = groups;
-        }
-        j->g = p->g;
-        j->pool = p;
-        j->n_ref = 2; /* the caller's handle and the governor's watch */
-        j->leaf_fd = j->pidfd = -EBADF;
         j->program = program;
         j->memory = spec->memory_max ?: pool_job_memory_default(p);
         j->pids_max = spec->pids_max;
         j->timeout_ms = spec->timeout_ms;
-        if (spec->name && !(j->name = strdup(spec->name))) {
-                free((gid_t *) j->creds.groups);
-                free(j);
-                return -ENOMEM;
+        if (creds) {
+                j->run_as = true;
+                j->owner = creds->uid;
+                j->creds = *creds;
+                j->creds.groups = NULL;
+                if (creds->n_groups > 0 &&
+                    !(j->creds.groups = memdup_array(creds->groups, creds->n_groups, sizeof(gid_t))))
+                        goto oom;
         }
-        __atomic_add_fetch(&p->g->n_ref, 1, __ATOMIC_RELAXED);
+        if (spec->name && !(j->name = strdup(spec->name)))
+                goto oom;
         *ret = j;
         return 0;
+oom:
+        j->program = NULL; /* the caller's still */
+        j->n_ref = 1;
+        job_unref(j);
+        return -ENOMEM;
+}
+
+/* The job's own copy of its spec as a JobLaunch (JobCopy). */
+JobLaunch launch_of_copy(const cgov_job *j) {
+        return (JobLaunch) {
+                .program = j->program,
+                .argv = j->copy.argv,
+                .envp = j->copy.envp,
+                .cwd = j->copy.cwd,
+                .stdio = j->copy.has_stdio ? j->copy.stdio : NULL,
+                .pids_max = j->pids_max,
+                .fn = j->fn,
+                .fn_arg = j->fn_arg,
+                .out_fd = j->out_fd,
+                .creds = j->run_as ? &j->creds : NULL,
+        };
 }
 
 /* The caller's spec as a JobLaunch: nothing copied for a job started at once. */
@@ -247,14 +274,20 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
         /* Whether it may wait is read without the lock: a concurrent change
          * of max_queue only decides whether this one job gets a copy. */
         bool may_wait = spec->queue_timeout_ms != -1 && __atomic_load_n(&p->limits.max_queue, __ATOMIC_RELAXED) > 0;
-        if (may_wait) {
+        /* A keeper reads the spec after we return: the job owns a copy. */
+        bool keeper = g->keeper && creds && !call;
+        if (may_wait || keeper) {
                 r = job_copy_spec(&j->copy, spec, !call);
                 if (r < 0)
                         goto fail;
+        }
+        if (may_wait) {
                 int64_t wait_ms = spec->queue_timeout_ms > 0 ? spec->queue_timeout_ms
                                                              : (int64_t) p->limits.queue_timeout_ms;
                 j->queue_deadline_usec = wait_ms > 0 ? now_usec() + (uint64_t) wait_ms * 1000 : 0;
         }
+        if (keeper)
+                watch_here = false;
 
         pthread_mutex_lock(&g->lock);
         r = queue_admit(j, may_wait, res);
@@ -268,7 +301,7 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
                 return 0;
         }
 
-        JobLaunch l = launch_of_spec(j, spec, stdio);
+        JobLaunch l = keeper ? launch_of_copy(j) : launch_of_spec(j, spec, stdio);
         if (call) {
                 l.fn = call->fn;
                 l.fn_arg = call->fn_arg;
@@ -278,13 +311,17 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
         /* A job without a timer needs nothing of the supervisor until it
          * exits: its pidfd goes straight into the exits epoll, and the
          * supervisor sleeps on (waking it costs more than all the rest of
-         * the start on a small machine). */
-        bool handed_over = r < 0 || (!watch_here && j->timeout_ms > 0);
+         * the start on a small machine). One that its keeper starts needs
+         * the supervisor to hear the keeper's report. */
+        bool handed_over = r < 0 || r == 1 || (!watch_here && j->timeout_ms > 0);
         pthread_mutex_lock(&g->lock);
         if (r < 0) {
                 ledger_release(&p->ledger, j->memory, 1);
                 pool_settle(p);
                 job_list_remove(j);
+        } else if (r == 1) {
+                j->next_incoming = g->incoming;
+                g->incoming = j;
         } else {
                 job_started(j);
                 j->watched_here = watch_here;
@@ -406,8 +443,11 @@ static bool job_kill_locked(cgov_job *j) {
         case JOB_QUEUED:
         case JOB_STARTING:
                 /* The supervisor ends a queued job; a starting one is killed
-                 * by job_started() the moment it has a leaf. */
+                 * by job_started() the moment it has a leaf, or now, if its
+                 * keeper is starting it in one. */
                 j->kill = JOB_KILL_REQUESTED;
+                if (j->keeper)
+                        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
                 return true;
         case JOB_RUNNING:
                 j->kill = JOB_KILL_REQUESTED;

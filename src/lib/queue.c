@@ -121,21 +121,6 @@ int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
         return 1;
 }
 
-static JobLaunch launch_of_copy(const cgov_job *j) {
-        return (JobLaunch) {
-                .program = j->program,
-                .argv = j->copy.argv,
-                .envp = j->copy.envp,
-                .cwd = j->copy.cwd,
-                .stdio = j->copy.has_stdio ? j->copy.stdio : NULL,
-                .pids_max = j->pids_max,
-                .fn = j->fn,
-                .fn_arg = j->fn_arg,
-                .out_fd = j->out_fd,
-                .creds = j->run_as ? &j->creds : NULL,
-        };
-}
-
 /* Ends the waiters that were killed, ran out of time, or lost their pool.
  * Lock held; the ended ones are chained on *ended through qnext. */
 static void sweep(cgov *g, uint64_t now, cgov_job **ended) {

@@ -23,6 +23,9 @@ typedef struct SpawnCreds {
          * setuid or file-capability program raises the job above its user
          * (a tenant's job, unless the policy allows it). */
         bool no_new_privs;
+        /* With a keeper (keeper.h): how long the job may take to exec
+         * before it is killed and reported as failed to start; 0: forever. */
+        uint64_t start_timeout_ms;
 } SpawnCreds;
 
 typedef struct SpawnParams {

@@ -8,6 +8,7 @@
 
 #include "cgroup-fs.h"
 #include "internal.h"
+#include "keeper.h"
 #include "macro.h"
 #include "spawn.h"
 
@@ -37,6 +38,17 @@ static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
 
 static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
         struct cgov_result *res = &j->result;
+
+        if (!j->counted_running) {
+                /* Its keeper never reported it started: killed while it
+                 * started, or it could not start (start_error says why). */
+                *res = (struct cgov_result) {
+                        .outcome = j->kill == JOB_KILL_REQUESTED ? CGOV_OUTCOME_KILLED : CGOV_OUTCOME_UNKNOWN,
+                        .exit_status = j->kill == JOB_KILL_REQUESTED ? SIGKILL : 0,
+                        .wall_usec = res->wall_usec,
+                };
+                return;
+        }
         /* The governor's kill explains the end only if it is what ended the
          * main process: a job that exited on its own just before keeps its
          * exit code. */
@@ -76,13 +88,15 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
 
         pthread_mutex_lock(&g->lock);
         ledger_release(&j->pool->ledger, j->memory, 1);
-        chain_add_running(j->pool, -1);
+        if (j->counted_running)
+                chain_add_running(j->pool, -1);
         if (j->result.outcome == CGOV_OUTCOME_OOM_KILLED)
                 for (cgov_pool *p = j->pool; p; p = p->parent)
                         p->jobs_oom_killed++;
         j->state = JOB_ENDED;
         j->leaf_fd = safe_close(j->leaf_fd);
         j->pidfd = safe_close(j->pidfd);
+        j->start_source = sd_event_source_disable_unref(j->start_source);
         job_list_remove(j);
         pool_settle(j->pool);
         job_ended_notify(j);
@@ -153,9 +167,32 @@ static void job_main_gone(cgov_job *j) {
         job_drain_later(j);
 }
 
-/* The main process is gone (or, for a re-adopted job, was gone already). */
+/* The keeper is done reading the job's launch (it reported, or it ended):
+ * what it took from us can go. */
+static void job_keeper_launched(cgov_job *j) {
+        j->report_write_fd = safe_close(j->report_write_fd);
+        j->report_fd = safe_close(j->report_fd);
+}
+
+/* A job that never started: how. Lock held. */
+static int keeper_start_error(cgov_job *j, int report, int code, int status) {
+        if (j->start_error < 0)
+                return j->start_error;      /* its report, read already */
+        if (report < 0 && report != -ECHILD)
+                return report;              /* the keeper said why */
+        if (j->start_timed_out)
+                return -ETIMEDOUT;          /* we gave up on it */
+        if (code == CLD_EXITED && status > 0 && status < 4096)
+                return -status;             /* it failed before it could report */
+        return -ECHILD;                     /* it was killed */
+}
+
+/* The main process is gone (or, for a re-adopted job, was gone already).
+ * With a keeper, "main" is the keeper, which records how the job's own
+ * main process ended before it goes. */
 static void job_main_ended(cgov_job *j) {
-        int code = 0, status = 0;
+        int code = 0, status = 0, report = 0;
+        pid_t jpid = 0;
 
         /* A job re-adopted from another process is not our child: waitid()
          * says ECHILD at once and its status is lost. One re-adopted by this
@@ -167,13 +204,84 @@ static void job_main_ended(cgov_job *j) {
         j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
         j->result.wall_usec = now_usec() - j->start_usec;
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+        j->start_source = sd_event_source_disable_unref(j->start_source);
+        if (j->keeper && j->report_fd >= 0)
+                report = keeper_read_report(j->report_fd, &jpid);
+        job_keeper_launched(j);
 
         pthread_mutex_lock(&j->g->lock);
+        if (j->state == JOB_STARTING && j->keeper) {
+                if (report > 0 && j->kill == JOB_KILL_NONE) {
+                        /* It started and ended before we heard: both now. */
+                        j->pid = jpid;
+                        job_started(j);
+                } else if (j->kill == JOB_KILL_NONE) {
+                        j->start_error = keeper_start_error(j, report, code, status);
+                        /* cgovd answers the job's submitter now, whatever
+                         * it takes to empty the leaf. */
+                        j->state = JOB_ENDING;
+                        if (j->g->job_hook)
+                                j->g->job_hook(j, j->g->job_hook_userdata);
+                }
+        }
+        if (j->keeper && j->counted_running) {
+                j->adopted = keeper_read_exit(j->leaf_fd, &code, &status) < 0;
+                if (j->adopted)
+                        code = status = 0;
+        }
         j->state = JOB_ENDING;
         j->wait_code = code;
         j->wait_status = status;
         pthread_mutex_unlock(&j->g->lock);
         job_main_gone(j);
+}
+
+/* The keeper's report came: the job runs (or could not start, and the
+ * keeper's end follows). */
+static void job_keeper_reported(cgov_job *j) {
+        pid_t jpid = 0;
+        int r = keeper_read_report(j->report_fd, &jpid);
+
+        if (r == 0) {
+                /* Woken for nothing: watch again. */
+                struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | 1 };
+                (void) epoll_ctl(j->g->exits_fd, EPOLL_CTL_MOD, j->report_fd, &ev);
+                return;
+        }
+        if (r < 0) {
+                /* The keeper ends now; job_main_ended() tells the rest. */
+                pthread_mutex_lock(&j->g->lock);
+                j->start_error = r == -ECHILD ? 0 : r;
+                pthread_mutex_unlock(&j->g->lock);
+                return;
+        }
+        j->start_source = sd_event_source_disable_unref(j->start_source);
+        job_keeper_launched(j);
+        pthread_mutex_lock(&j->g->lock);
+        if (j->state == JOB_STARTING) {
+                j->pid = jpid;
+                job_started(j);
+                adopt_record_job(j); /* now with its main pid */
+                if (j->g->job_hook)
+                        j->g->job_hook(j, j->g->job_hook_userdata);
+        }
+        pthread_mutex_unlock(&j->g->lock);
+}
+
+static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        cgov_job *j = userdata;
+
+        pthread_mutex_lock(&j->g->lock);
+        if (j->state == JOB_STARTING) {
+                /* A path of its user's that never answers (a FUSE mount that
+                 * hangs, say): the keeper and what it started die; a
+                 * process stuck in the kernel stays until it is let go, and
+                 * the leaf with it, but the job is over. */
+                j->start_timed_out = true;
+                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        }
+        pthread_mutex_unlock(&j->g->lock);
+        return 0;
 }
 
 static void job_time_out(cgov_job *j) {
@@ -273,17 +381,39 @@ int job_wait_here(cgov_job *j) {
 int job_watch_exit(cgov_job *j) {
         /* One-shot: the event comes once, and closing the pidfd at the end
          * takes it out of the epoll without another system call. */
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = j };
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j };
         return epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->pidfd, &ev) < 0 ? negative_errno() : 0;
 }
 
+/* A job its keeper starts: its report, and its start's deadline. */
+static int job_watch_start(cgov_job *j) {
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | 1 };
+        int r;
+
+        if (epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->report_fd, &ev) < 0)
+                return negative_errno();
+        if (j->creds.start_timeout_ms == 0)
+                return 0;
+        r = sd_event_add_time(j->g->event, &j->start_source, CLOCK_MONOTONIC,
+                              j->start_usec + j->creds.start_timeout_ms * 1000, 1000, on_start_timeout, j);
+        return r < 0 ? r : 0;
+}
+
+/* The exits epoll holds each job's (or keeper's) pidfd, tagged with the
+ * job, and each keeper's report pipe, tagged with the job | 1. */
 int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct epoll_event ev[64];
         int n;
 
         n = epoll_wait(fd, ev, 64, 0);
-        for (int i = 0; i < n; i++)
-                job_main_ended(ev[i].data.ptr);
+        for (int i = 0; i < n; i++) {
+                cgov_job *j = (cgov_job *) (uintptr_t) (ev[i].data.u64 & ~UINT64_C(1));
+                if (ev[i].data.u64 & 1) {
+                        if (j->report_fd >= 0)
+                                job_keeper_reported(j);
+                } else
+                        job_main_ended(j);
+        }
         return 0;
 }
 
@@ -309,6 +439,11 @@ int job_watch(cgov_job *j) {
                 job_main_ended(j);
                 return 0;
         }
+        if (j->state == JOB_STARTING && j->report_fd >= 0) {
+                r = job_watch_start(j);
+                if (r < 0)
+                        goto fail;
+        }
         r = job_watch_exit(j);
         if (r < 0)
                 goto fail;
@@ -324,6 +459,8 @@ fail:
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
         }
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
+        j->start_source = sd_event_source_disable_unref(j->start_source);
+        job_keeper_launched(j);
         if (!j->adopted)
                 (void) spawn_reap(j->pidfd, &j->wait_code, &j->wait_status);
         pthread_mutex_lock(&j->g->lock);
@@ -339,6 +476,7 @@ fail:
 void job_detach(cgov_job *j) {
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->drain_source = sd_event_source_disable_unref(j->drain_source);
+        j->start_source = sd_event_source_disable_unref(j->start_source);
         j->prev = j->next = j->next_incoming = NULL;
         job_unref(j);
 }
