@@ -101,6 +101,24 @@ static void job_rlimits_init(struct rlimit ret[static RLIM_NLIMITS], const struc
         ret[RLIMIT_RTPRIO] = (struct rlimit) { 0, 0 };
 }
 
+/* mkdir -p. */
+static int mkdir_parents(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = c;
+                if (c == '\0')
+                        return 0;
+        }
+}
+
 int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         _cleanup_free_ char *ids_file = NULL;
@@ -120,8 +138,9 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         job_rlimits_init(d->job_rlimits, &cfg->job_nofile);
 
         /* What must outlive the daemon and the cgroup tree (job ids). */
-        if (mkdir(d->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create the state directory %s: %m", d->state_dir);
+        r = mkdir_parents(d->state_dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the state directory %s: %m", d->state_dir);
 
         /* Blocked before the governor starts its thread, which inherits the
          * mask: only the loop's signalfd sees them. */

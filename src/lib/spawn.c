@@ -219,11 +219,29 @@ void spawn_reset_signals(void) {
         (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
 }
 
+/* How the parent tells a child that reached exec from one that died before
+ * (killed while it waited in chdir on a path that never answers, say):
+ * both end the wait of a vfork parent, and both close an exec pipe. */
+typedef struct ChildExecStage {
+        void (*reached)(struct ChildExecStage *s);
+        int *err;          /* shared memory: ECHILD until the child reaches exec */
+        int pipe_fd;       /* a copy's pipe of ints: 0 at exec, then the errno if it fails */
+} ChildExecStage;
+
+static void stage_shared(ChildExecStage *s) {
+        *s->err = 0;
+}
+
+static void stage_pipe(ChildExecStage *s) {
+        int zero = 0;
+        (void) raw_syscall3(SYS_write, s->pipe_fd, &zero, sizeof zero);
+}
+
 /* In the child, between clone and exec: only async-signal-safe calls (the
  * parent may be multithreaded; a lock held by another thread stays held
  * forever here), and no libc state written (the child may share the
  * caller's memory). Returns only on failure, with the errno to report. */
-static int child_exec(const SpawnParams *sp, int procs_fd) {
+static int child_exec(const SpawnParams *sp, int procs_fd, ChildExecStage *stage) {
         int r;
 
         /* No handler of the host program may run in the child, which may
@@ -240,6 +258,7 @@ static int child_exec(const SpawnParams *sp, int procs_fd) {
         (void) raw_syscall3(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
         char *const *envp = sp->envp ? sp->envp : environ;
+        stage->reached(stage);
         if (sp->path)
                 r = (int) raw_syscall3(SYS_execve, sp->path, sp->argv, envp);
         else
@@ -249,7 +268,8 @@ static int child_exec(const SpawnParams *sp, int procs_fd) {
 
 /* A copy of the caller: the errno goes to the parent through err_fd. */
 _noreturn_ static void child_exec_copied(const SpawnParams *sp, int err_fd, int procs_fd) {
-        int err = child_exec(sp, procs_fd);
+        ChildExecStage stage = { .reached = stage_pipe, .pipe_fd = err_fd };
+        int err = child_exec(sp, procs_fd, &stage);
         (void) raw_syscall3(SYS_write, err_fd, &err, sizeof err);
         for (;;)
                 (void) raw_syscall1(SYS_exit_group, 127);
@@ -264,7 +284,9 @@ typedef struct SharedChild {
 /* The child of clone3_vm(): the errno goes to the parent through memory. */
 static int child_exec_shared(void *userdata) {
         SharedChild *c = userdata;
-        c->err = child_exec(c->sp, c->procs_fd);
+        ChildExecStage stage = { .reached = stage_shared, .err = &c->err };
+        int err = child_exec(c->sp, c->procs_fd, &stage);
+        c->err = err;
         return 127;
 }
 
@@ -336,7 +358,7 @@ int spawn_reap(int pidfd, int *ret_code, int *ret_status) {
  * with into_cgroup, CLONE_INTO_CGROUP is). */
 static int spawn_shared(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int *ret_pidfd) {
         _Alignas(16) char stack[16384]; /* child_execvpe's path buffer and a few frames */
-        SharedChild child = { .sp = sp, .procs_fd = procs_fd };
+        SharedChild child = { .sp = sp, .procs_fd = procs_fd, .err = ECHILD };
         uint64_t all = UINT64_MAX, saved;
         int pidfd = -EBADF;
         struct clone_args args = {
@@ -415,13 +437,23 @@ static int spawn_copied(const SpawnParams *sp, int procs_fd, pid_t *ret_pid, int
         }
 
         err_write = safe_close(err_write);
+        /* The child writes 0 as it reaches exec, then the errno if exec
+         * fails; or the errno of an earlier step. cgov_call's child says
+         * nothing before fn runs: EOF is its start. */
+        bool reached = sp->fn;
         for (;;) {
                 ssize_t n = read(err_read, &err, sizeof err);
                 if (n < 0 && errno == EINTR)
                         continue;
+                if (n == (ssize_t) sizeof err && err == 0 && !reached) {
+                        reached = true;
+                        continue;
+                }
                 if (n == (ssize_t) sizeof err)
-                        break;  /* exec failed: err says why */
-                err = 0;        /* EOF: exec closed the pipe, the job runs */
+                        break;  /* it failed: err says why */
+                /* EOF: exec closed the pipe and the job runs, or the child
+                 * died before it got there. */
+                err = reached ? 0 : ECHILD;
                 break;
         }
         if (err != 0) {

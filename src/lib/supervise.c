@@ -176,12 +176,12 @@ static void job_keeper_launched(cgov_job *j) {
 
 /* A job that never started: how. Lock held. */
 static int keeper_start_error(cgov_job *j, int report, int code, int status) {
+        if (j->start_timed_out)
+                return -ETIMEDOUT;          /* we gave up on it (and killed it) */
         if (j->start_error < 0)
                 return j->start_error;      /* its report, read already */
         if (report < 0 && report != -ECHILD)
                 return report;              /* the keeper said why */
-        if (j->start_timed_out)
-                return -ETIMEDOUT;          /* we gave up on it */
         if (code == CLD_EXITED && status > 0 && status < 4096)
                 return -status;             /* it failed before it could report */
         return -ECHILD;                     /* it was killed */
@@ -211,7 +211,7 @@ static void job_main_ended(cgov_job *j) {
 
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_STARTING && j->keeper) {
-                if (report > 0 && j->kill == JOB_KILL_NONE) {
+                if (report > 0 && j->kill == JOB_KILL_NONE && !j->start_timed_out) {
                         /* It started and ended before we heard: both now. */
                         j->pid = jpid;
                         job_started(j);
@@ -258,7 +258,8 @@ static void job_keeper_reported(cgov_job *j) {
         j->start_source = sd_event_source_disable_unref(j->start_source);
         job_keeper_launched(j);
         pthread_mutex_lock(&j->g->lock);
-        if (j->state == JOB_STARTING) {
+        /* We gave up on it (and killed it): what it reports now is moot. */
+        if (j->state == JOB_STARTING && !j->start_timed_out) {
                 j->pid = jpid;
                 job_started(j);
                 adopt_record_job(j); /* now with its main pid */

@@ -5,6 +5,8 @@
  * that nothing the attack touched is lost. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,4 +538,131 @@ Test(attacks, job_ids_keep_rising_across_restarts_that_leave_nothing) {
         fx_teardown();
         dx_start_daemon();
         cr_assert_gt(id_of_a_run(), second);
+}
+
+/* ---- a path that never answers ------------------------------------------------------------- */
+
+/* fuse-hang as the tenant: its pid (the mount is /proc/PID/root/mnt). */
+static pid_t start_fuse_hang(const char *user) {
+        struct passwd *pw = getpwnam(user);
+        int out[2];
+
+        cr_assert_not_null(pw);
+        cr_assert_eq(pipe(out), 0);
+        fflush(NULL);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                dup2(out[1], STDOUT_FILENO);
+                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                        _exit(254);
+                execl("./tests/daemon/fuse-hang", "fuse-hang", (char *) NULL);
+                _exit(127);
+        }
+        close(out[1]);
+        char buf[32] = "";
+        ssize_t n = read(out[0], buf, sizeof buf - 1);
+        close(out[0]);
+        cr_assert_gt(n, 0, "fuse-hang did not start: is /dev/fuse open to users and user namespaces allowed?");
+        cr_assert_eq(atoi(buf), pid);
+        return pid;
+}
+
+static int submit_in_fuse_cwd(void *arg) {
+        int *fds = arg; /* [0]: ours to fill with the connection, via the pipe fds[1] */
+        char req[512];
+        int fd = dx_raw_connect();
+        DX_CHECK(fd >= 0, "connect");
+        snprintf(req, sizeof req,
+                 "{\"method\":\"io.cgov.Submit\",\"parameters\":{\"pool\":\"shared/group\",\"argv\":[\"true\"],"
+                 "\"cwd\":\"/proc/%d/root/mnt/x\"}}",
+                 fds[0]);
+        DX_CHECK(dx_raw_send(fd, req, strlen(req) + 1) == 0, "send");
+        /* The job's start hangs in chdir: the answer comes when the daemon
+         * gives up on it. */
+        char reply[4096];
+        int r = dx_raw_reply(fd, reply, sizeof reply, 60000);
+        DX_CHECK(r > 0, "no answer to the Submit: %s", strerror(-r));
+        FILE *f = fdopen(fds[1], "w");
+        DX_CHECK(f, "fdopen");
+        fputs(reply, f);
+        fclose(f);
+        close(fd);
+        return 0;
+}
+
+/* Answered within ms: GetInfo or, as a tenant, ListPools and a job. */
+static int served_quickly(void *arg) {
+        static const char list[] = "{\"method\":\"io.cgov.ListPools\"}";
+        static const char submit[] = "{\"method\":\"io.cgov.Submit\",\"parameters\":"
+                                     "{\"pool\":\"shared/team\",\"argv\":[\"true\"]}}";
+        char reply[8192];
+        int fd = dx_raw_connect();
+        DX_CHECK(fd >= 0, "connect");
+        DX_CHECK(dx_raw_send(fd, list, sizeof list) == 0, "send");
+        int r = dx_raw_reply(fd, reply, sizeof reply, 1000);
+        DX_CHECK(r > 0 && strstr(reply, "\"pools\""), "'cgov status' not answered within a second: %s",
+                 r < 0 ? strerror(-r) : reply);
+        DX_CHECK(dx_raw_send(fd, submit, sizeof submit) == 0, "send");
+        r = dx_raw_reply(fd, reply, sizeof reply, 5000);
+        DX_CHECK(r > 0 && dx_reply_id(reply) > 0, "a job of another tenant did not start: %s",
+                 r < 0 ? strerror(-r) : reply);
+        close(fd);
+        return 0;
+}
+
+Test(attacks, a_tenants_hanging_fuse_cwd_leaves_everyone_else_served) {
+        char policy[2048], reply[4096] = "";
+        int answer[2];
+
+        /* The fixture's pools, with a start timeout the test can wait for. */
+        snprintf(policy, sizeof policy, "%s\n", dx_policy);
+        char *p = strstr(policy, "MaxJobs=4\n");
+        cr_assert_not_null(p);
+        memmove(p + 10 + 21, p + 10, strlen(p + 10) + 1);
+        memcpy(p + 10, "JobStartTimeoutSec=4\n", 21);
+        dx_write_policy(policy);
+        dx_stop_daemon(SIGTERM);
+        dx_start_daemon();
+
+        pid_t hang = start_fuse_hang(DX_USER_B);
+        cr_assert_eq(pipe(answer), 0);
+        fflush(NULL);
+        pid_t tenant = fork();
+        cr_assert_geq(tenant, 0);
+        if (tenant == 0) {
+                close(answer[0]);
+                int args[2] = { hang, answer[1] };
+                _exit(dx_as(DX_USER_B, submit_in_fuse_cwd, args));
+        }
+        close(answer[1]);
+        /* Until its keeper sits in the FUSE mount. */
+        for (int i = 0; i < 100 && !strstr(dx_daemon_log(), "Connection of " DX_USER_B); i++)
+                usleep(50000);
+        usleep(300000);
+
+        /* Meanwhile, everyone else is served at once, again and again. */
+        for (int i = 0; i < 3; i++) {
+                cr_assert_eq(dx_as(DX_USER_A, served_quickly, NULL), 0, "daemon log:\n%s", dx_daemon_log());
+                dx_assert_serving(1000);
+        }
+
+        /* The hanging job is given up on: its tenant hears why. */
+        ssize_t n = read(answer[0], reply, sizeof reply - 1);
+        reply[n > 0 ? n : 0] = '\0';
+        int status;
+        cr_assert_eq(waitpid(tenant, &status, 0), tenant);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "daemon log:\n%s", dx_daemon_log());
+        cr_assert(strstr(reply, "io.cgov.SystemError") && strstr(reply, "ETIMEDOUT"),
+                  "the Submit in a hanging cwd got: %s", reply);
+
+        /* Nothing of it is left once the mount goes, and SIGTERM works. */
+        kill(hang, SIGKILL);
+        waitpid(hang, NULL, 0);
+        bool clean = false;
+        for (int i = 0; i < 200 && !(clean = fx_count_leaves(fx_root) == 0); i++)
+                usleep(50000);
+        cr_assert(clean, "a job leaf is left:\n%s", dx_daemon_log());
+        dx_assert_serving(1000);
 }
