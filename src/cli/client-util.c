@@ -142,6 +142,19 @@ int cli_report_error(const char *prog, int r, int failure_status, const char *wh
 }
 
 static int start_error_status(int r, const JobReport *job, char *msg, size_t size) {
+        if (r == -ECANCELED) {
+                snprintf(msg, size,
+                         "job %" PRIu64 " never started: cgovd restarted while it waited in the queue (submit it again)",
+                         job->id);
+                return EXIT_REFUSED;
+        }
+        if (r == -ETIMEDOUT) {
+                snprintf(msg, size,
+                         "cannot run %s: it did not start within its pool's JobStartTimeoutSec= (is its working "
+                         "directory or program on a file system that does not answer?)",
+                         job->command ?: "the job");
+                return EXIT_CANNOT_EXECUTE;
+        }
         snprintf(msg, size, "cannot run %s: %s", job->command ?: "the job", strerror(-r));
         /* A shell's distinction: 127 when there is no such program, 126 when
          * there is one that cannot be run. */

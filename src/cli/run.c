@@ -216,7 +216,7 @@ static int bad_value(const char *prog, const char *option, const char *value, co
  * its exec), as opposed to failures of the request itself. */
 static bool is_start_error(int r) {
         return r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ENOEXEC || r == -EISDIR || r == -ELOOP ||
-               r == -ENAMETOOLONG || r == -E2BIG || r == -ETXTBSY;
+               r == -ENAMETOOLONG || r == -E2BIG || r == -ETXTBSY || r == -ETIMEDOUT;
 }
 
 int run_main(int argc, char *argv[]) {
@@ -357,7 +357,7 @@ int run_main(int argc, char *argv[]) {
                 interrupt_arm();
         /* client_submit, not cgov_submit: only it hands back the figures
          * of an immediate refusal. */
-        r = client_submit(p, &spec, &j, &res);
+        r = client_submit(p, &spec, detach, &j, &res);
         if (r < 0 && r > -4096 && !is_start_error(r)) {
                 int sig = detach ? 0 : interrupt_disarm();
                 if (sig != 0)

@@ -30,6 +30,7 @@ Daemon *daemon_free(Daemon *d) {
         if (d->ended_source || d->ended_fd >= 0)
                 jobs_done(d);
         tenancy_done(d);
+        records_close(d);
         sd_event_unref(d->event);
         free(d->policy_dir);
         free(d->socket_path);
@@ -128,7 +129,7 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         d = calloc(1, sizeof *d);
         if (!d)
                 return log_error_errno(ENOMEM, "Out of memory.");
-        d->listen_fd = d->ended_fd = -EBADF;
+        d->listen_fd = d->ended_fd = d->records_fd = -EBADF;
         d->policy_dir = strdup(cfg->policy_dir);
         d->socket_path = strdup(cfg->socket_path);
         d->state_dir = strdup(cfg->state_dir);
@@ -141,6 +142,9 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         r = mkdir_parents(d->state_dir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the state directory %s: %m", d->state_dir);
+        r = records_open(d);
+        if (r < 0)
+                return r;
 
         /* Blocked before the governor starts its thread, which inherits the
          * mask: only the loop's signalfd sees them. */
@@ -204,6 +208,10 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         r = jobs_adopt(d);
         if (r < 0)
                 return log_error_errno(r, "Failed to take over the running jobs: %m");
+        /* What the tree does not hold: queued jobs, kept results. */
+        r = records_load(d);
+        if (r < 0)
+                return r;
         /* The policy was only checked: now that the governor has found what
          * an earlier daemon left, make the pools what it says. */
         r = tenancy_apply(d);

@@ -82,6 +82,7 @@ struct Daemon {
         char *policy_dir;
         char *socket_path;          /* NULL when socket-activated */
         char *state_dir;
+        int records_fd;             /* <state_dir>/jobs (records.c) */
         struct rlimit job_rlimits[RLIM_NLIMITS]; /* what every job starts with */
         Policy *policy;
         PoolAcl *acls;
@@ -92,6 +93,7 @@ struct Daemon {
         uint64_t accept_paused_logged;  /* CLOCK_MONOTONIC µs of the last warning about it */
         Connection *connections;
         size_t n_connections;
+        bool stopping;              /* server_done(): connections close because we stop */
 
         void *jobs_by_id;           /* tsearch() tree of DaemonJob, by id */
         size_t n_jobs;              /* live (not ended) */
@@ -176,6 +178,7 @@ struct Connection {
         Identity who;
         DaemonJob *waiting_for;      /* a parked Wait: no other request is read meanwhile */
         DaemonJob *submitting;       /* a parked Submit, until the job's keeper reports */
+        unsigned n_tied;             /* queued jobs that end if this connection closes first */
         sd_event_source *wait_timer;
         Connection *wprev, *wnext;   /* DaemonJob.waiters */
         Connection *prev, *next;     /* Daemon.connections */
@@ -216,6 +219,7 @@ struct DaemonJob {
         int start_error;
         Connection *waiters;         /* Wait calls parked on this job */
         Connection *submitter;       /* its Submit, parked until the job's keeper reports */
+        Connection *tied;            /* queued, not detached: it never starts if this closes first */
         bool unannounced;            /* refused to its submitter (it could not start): no id was given */
         DaemonJob *eprev, *enext;    /* Daemon.ended_* */
 };
@@ -231,10 +235,14 @@ int jobs_adopt(Daemon *d);
 int jobs_add(Daemon *d, cgov_job *j, const Identity *who, const char *pool, const char *name, const char *argv0,
              size_t spec_bytes, DaemonJob **ret);
 /* Answers c's Submit of dj now (queued, running) or once its keeper has
- * reported (then c is parked): returns what method_dispatch returns. */
-int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c);
-/* c closes: its parked Submit is forgotten (the job goes on). */
+ * reported (then c is parked): returns what method_dispatch returns. A
+ * queued job that is not detached is tied to c (jobs_tie). */
+int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c, bool detach);
+/* c closes: its parked Submit is forgotten (the job goes on), and the
+ * queued jobs tied to it end without starting. */
 void jobs_unsubmit(Connection *c);
+/* dj, queued, ends unstarted if c closes before it starts. */
+void jobs_tie(DaemonJob *dj, Connection *c);
 DaemonJob *jobs_find(Daemon *d, uint64_t id);
 /* The job if who may see it (owner, an administrator of its pool, root);
  * *ret_admin tells which. */
@@ -245,10 +253,25 @@ void jobs_unwait(Connection *c);    /* c closes or its wait timed out */
 /* The reply to a Wait on an ended job; drops the record when who owns it. */
 json_object *jobs_collect(Daemon *d, DaemonJob *j, const Identity *who);
 json_object *jobs_to_json(Daemon *d, DaemonJob *j);
+/* A record read back at start (records.c): completes the re-adopted job of
+ * its id, or becomes a kept result; takes rec's strings. */
+void jobs_restore(Daemon *d, DaemonJob *rec, const char *state);
+/* Frees the strings of a DaemonJob that is not in the table. */
+void jobs_record_done(DaemonJob *rec);
 /* Iterates live and kept jobs. */
 void jobs_foreach(Daemon *d, void (*fn)(DaemonJob *j, void *userdata), void *userdata);
 /* For the STATUS= line. */
 size_t jobs_running(Daemon *d);
+
+/* ---- records.c ---------------------------------------------------------- */
+int records_open(Daemon *d);
+void records_close(Daemon *d);
+/* The job's record, as state ("queued", "started"; with its result once
+ * ended); replaced whole. */
+void records_write(Daemon *d, const DaemonJob *j, const char *state);
+void records_remove(Daemon *d, uint64_t id);
+/* At start, after jobs_adopt(): every record back (jobs_restore). */
+int records_load(Daemon *d);
 
 /* ---- daemon.c ----------------------------------------------------------- */
 /* Logs why when it fails. */

@@ -33,14 +33,19 @@ DaemonJob *jobs_find(Daemon *d, uint64_t id) {
         return found ? *(DaemonJob **) found : NULL;
 }
 
-static void job_free(DaemonJob *j) {
-        if (!j)
-                return;
-        cgov_job_free(j->job);
+void jobs_record_done(DaemonJob *j) {
         free(j->user);
         free(j->pool);
         free(j->name);
         free(j->argv0);
+        j->user = j->pool = j->name = j->argv0 = NULL;
+}
+
+static void job_free(DaemonJob *j) {
+        if (!j)
+                return;
+        cgov_job_free(j->job);
+        jobs_record_done(j);
         free(j);
 }
 
@@ -74,14 +79,25 @@ static void ended_unlink(Daemon *d, DaemonJob *j) {
         d->n_ended--;
 }
 
-/* Forgets an ended job's record. */
+/* Forgets an ended job, and its record. */
 static void job_drop(Daemon *d, DaemonJob *j) {
         UserCount *u = user_count(d, j->owner);
         if (u && u->results > 0)
                 u->results--;
+        records_remove(d, j->id);
         ended_unlink(d, j);
         tdelete(j, &d->jobs_by_id, job_cmp);
         job_free(j);
+}
+
+static void ended_append(Daemon *d, DaemonJob *j) {
+        j->eprev = d->ended_tail;
+        if (d->ended_tail)
+                d->ended_tail->enext = j;
+        else
+                d->ended_head = j;
+        d->ended_tail = j;
+        d->n_ended++;
 }
 
 /* At most max bytes of s, cut where a UTF-8 character starts (the protocol
@@ -122,6 +138,7 @@ int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, co
                 u->jobs++;
                 u->spec_bytes += spec_bytes;
         }
+        records_write(d, j, info.state == JOB_QUEUED ? "queued" : "started");
         *ret = j;
         return 0;
 }
@@ -261,7 +278,7 @@ static void submitter_answer(Daemon *d, DaemonJob *dj, const JobInfo *info) {
         connection_resume(c);
 }
 
-int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c) {
+int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c, bool detach) {
         JobInfo info;
 
         job_info(dj->job, &info);
@@ -270,6 +287,8 @@ int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c) {
                 c->submitting = dj;
                 return 1;
         }
+        if (info.state == JOB_QUEUED && !detach)
+                jobs_tie(dj, c);
         /* Queued, or started at once (no keeper). */
         log_start(dj, &info);
         connection_reply(c, submit_reply(dj, &info));
@@ -277,10 +296,44 @@ int jobs_submitted(Daemon *d, DaemonJob *dj, Connection *c) {
         return 0;
 }
 
+static void untie(DaemonJob *dj) {
+        if (!dj->tied)
+                return;
+        dj->tied->n_tied--;
+        dj->tied = NULL;
+}
+
+void jobs_tie(DaemonJob *dj, Connection *c) {
+        dj->tied = c;
+        c->n_tied++;
+}
+
+static void cancel_tied(DaemonJob *dj, void *userdata) {
+        Connection *c = userdata;
+        JobInfo info;
+
+        if (dj->tied != c)
+                return;
+        untie(dj);
+        job_info(dj->job, &info);
+        /* A daemon that stops closes every connection: its queued jobs are
+         * ended at the next start, with an outcome that says why. */
+        if (info.state != JOB_QUEUED || c->d->stopping)
+                return;
+        /* Its submitter went away while it waited: nobody is there to see
+         * it run (cgov run was killed, say). */
+        (void) cgov_kill(dj->job);
+        LogFields f = { .pool = dj->pool, .user = dj->user };
+        log_full(LOG_INFO, 0, &f, "Job %" PRIu64 " of %s will not start: its submitter went away while it waited.",
+                 dj->id, dj->user);
+}
+
 void jobs_unsubmit(Connection *c) {
         if (c->submitting)
                 c->submitting->submitter = NULL;
         c->submitting = NULL;
+        if (c->n_tied > 0)
+                jobs_foreach(c->d, cancel_tied, c);
 }
 
 /* Its keeper reported: it runs, or it could not start. */
@@ -292,10 +345,57 @@ static void job_changed(Daemon *d, cgov_job *job) {
         dj = jobs_find(d, info.id);
         if (!dj || dj->job != job || info.state == JOB_STARTING)
                 return;
+        untie(dj);
         if (dj->submitter)
                 submitter_answer(d, dj, &info);
-        else if (info.start_error == 0)
-                log_start(dj, &info); /* it waited in the queue */
+        else if (info.start_error == 0) {
+                /* It waited in the queue. */
+                log_start(dj, &info);
+                records_write(d, dj, "started");
+        }
+}
+
+void jobs_restore(Daemon *d, DaemonJob *rec, const char *state) {
+        DaemonJob *j = jobs_find(d, rec->id);
+
+        if (j) {
+                /* Re-adopted from the tree, which knows all but this. */
+                if (!j->argv0[0] && rec->argv0) {
+                        free(j->argv0);
+                        j->argv0 = TAKE_PTR(rec->argv0);
+                }
+                jobs_record_done(rec);
+                return;
+        }
+        j = calloc(1, sizeof *j);
+        if (!j) {
+                jobs_record_done(rec);
+                log_error("Out of memory: the record of job %" PRIu64 " is not restored.", rec->id);
+                return;
+        }
+        *j = *rec;
+        *rec = (DaemonJob) {};
+        if (!j->ended) {
+                /* No leaf, no end recorded: a job that waited in a queue
+                 * never started; a started one ended as the daemon died,
+                 * before its end could be recorded. */
+                j->ended = true;
+                if (strcmp(state, "queued") == 0)
+                        j->start_error = -ECANCELED;
+                else
+                        j->result = (struct cgov_result) { .outcome = CGOV_OUTCOME_UNKNOWN };
+                records_write(d, j, "ended");
+        }
+        if (job_insert(d, j) < 0) {
+                job_free(j);
+                return;
+        }
+        ended_append(d, j);
+        UserCount *u = user_count(d, j->owner);
+        if (u)
+                u->results++;
+        LogFields f = { .pool = j->pool, .user = j->user };
+        log_full(LOG_INFO, 0, &f, "Kept the result of job %" PRIu64 " of %s across the restart.", j->id, j->user);
 }
 
 /* ---- ends ---------------------------------------------------------------------- */
@@ -388,6 +488,7 @@ static void job_ended(Daemon *d, cgov_job *job) {
                 job_info(job, &started);
                 submitter_answer(d, j, &started);
         }
+        untie(j);
         int r = cgov_await(job, 0, &j->result);
         j->start_error = r < 0 && !cgov_is_decision(r) ? r : 0;
         j->ended = true;
@@ -402,13 +503,7 @@ static void job_ended(Daemon *d, cgov_job *job) {
                 u->spec_bytes -= MIN(u->spec_bytes, j->spec_bytes);
         }
         j->spec_bytes = 0;
-        j->eprev = d->ended_tail;
-        if (d->ended_tail)
-                d->ended_tail->enext = j;
-        else
-                d->ended_head = j;
-        d->ended_tail = j;
-        d->n_ended++;
+        ended_append(d, j);
         job_log_end(j);
         /* Its submitter was told it could not start, and got no id. */
         if (j->unannounced) {
@@ -429,8 +524,11 @@ static void job_ended(Daemon *d, cgov_job *job) {
         }
         if (collected)
                 job_drop(d, j);
-        else
+        else {
+                /* Kept for its owner: across restarts too. */
+                records_write(d, j, "ended");
                 results_bound(d, j->owner);
+        }
 }
 
 static int on_ended(sd_event_source *s, int fd, uint32_t revents, void *userdata) {

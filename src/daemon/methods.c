@@ -262,6 +262,7 @@ static int method_submit(Request *rq) {
         const char *cwd = NULL, *name = NULL, *pool_path;
         uint64_t memory = 0, tasks = 0, timeout = 0;
         int64_t queue_timeout = 0;
+        bool detach = false;
         struct cgov_result res = {};
         cgov_pool *p;
         cgov_job *job;
@@ -307,6 +308,8 @@ static int method_submit(Request *rq) {
                 return invalid(rq, "queueTimeoutMs");
         if (parse_stdio(rq, stdio) < 0)
                 return invalid(rq, "stdio");
+        if (proto_get_bool(rq->params, "detach", &detach) == -EINVAL)
+                return invalid(rq, "detach");
         if (!env && !(env = default_env()))
                 return fail(rq, proto_error_system(-ENOMEM));
         if (env_set_identity(&env, rq->who) < 0)
@@ -379,7 +382,7 @@ static int method_submit(Request *rq) {
 
         /* A job that its keeper starts is answered once the keeper reports
          * (jobs.c); meanwhile the connection waits, as for a Wait. */
-        return jobs_submitted(rq->d, dj, rq->c);
+        return jobs_submitted(rq->d, dj, rq->c, detach);
 }
 
 static int method_wait(Request *rq) {
@@ -720,7 +723,7 @@ static const struct {
         { "ListPools", method_list_pools, (const char *const[]) { "pool", NULL } },
         { "Submit", method_submit,
           (const char *const[]) { "pool", "argv", "env", "cwd", "name", "memoryMax", "tasksMax", "timeoutMs",
-                                  "queueTimeoutMs", "stdio", NULL } },
+                                  "queueTimeoutMs", "stdio", "detach", NULL } },
         { "Wait", method_wait, (const char *const[]) { "id", "timeoutMs", NULL } },
         { "GetJob", method_get_job, (const char *const[]) { "id", NULL } },
         { "ListJobs", method_list_jobs, (const char *const[]) { "pool", NULL } },

@@ -342,6 +342,7 @@ int server_listen(Daemon *d) {
 }
 
 void server_done(Daemon *d) {
+        d->stopping = true;
         while (d->connections)
                 connection_free(d->connections);
         d->accept_retry = sd_event_source_disable_unref(d->accept_retry);

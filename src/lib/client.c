@@ -303,7 +303,8 @@ static void job_update(cgov_job *j, json_object *o) {
         pthread_mutex_unlock(&j->g->lock);
 }
 
-int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret, struct cgov_result *res) {
+int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, bool detach, cgov_job **ret,
+                  struct cgov_result *res) {
         static const int inherit[3] = { 0, 1, 2 };
         json_object *params = params_pool(p), *reply = NULL, *stdio;
         _cleanup_free_ char *cwd = NULL;
@@ -334,6 +335,8 @@ int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret
                 json_object_object_add(params, "timeoutMs", json_object_new_uint64(spec->timeout_ms));
         if (spec->queue_timeout_ms)
                 json_object_object_add(params, "queueTimeoutMs", json_object_new_int64(spec->queue_timeout_ms));
+        if (detach)
+                json_object_object_add(params, "detach", json_object_new_boolean(true));
         stdio = json_object_new_array();
         for (int i = 0; stdio && i < 3; i++) {
                 if (io[i] < 0) {

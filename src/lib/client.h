@@ -49,7 +49,11 @@ int client_call(cgov *g, const char *method, json_object *params, const int *fds
 
 int client_pool_find(cgov *g, const char *path, cgov_pool **ret); /* path NULL: the caller's default */
 int client_pool_status(cgov_pool *p, struct cgov_pool_status *st);
-int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret, struct cgov_result *res);
+/* detach: the job goes on, even waiting in a queue, when this governor's
+ * connection closes (cgov run --detach); otherwise a job still queued then
+ * never starts, as cgov_close() discards an embedded governor's. */
+int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, bool detach, cgov_job **ret,
+                  struct cgov_result *res);
 int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res);
 int client_kill(cgov_job *j);
 int client_kill_by_name(cgov_pool *p, const char *name);

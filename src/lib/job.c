@@ -355,7 +355,7 @@ _public_ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_jo
         assert_return(ret, -EINVAL);
         if (p->g->client) {
                 int r = spec_check(spec, true);
-                return r < 0 ? r : client_submit(p, spec, ret, &refusal);
+                return r < 0 ? r : client_submit(p, spec, false, ret, &refusal);
         }
         return job_submit(p, spec, NULL, NULL, false, ret, &refusal);
 }
@@ -421,7 +421,7 @@ _public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgo
         if (p->g->client) {
                 r = spec_check(spec, true);
                 if (r >= 0)
-                        r = client_submit(p, spec, &j, res);
+                        r = client_submit(p, spec, false, &j, res);
         } else
                 r = job_submit(p, spec, NULL, NULL, true, &j, res);
         if (r < 0)
