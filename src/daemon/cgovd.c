@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,27 @@ static void nofile_raise(struct rlimit *ret_given) {
         }
         log_debug("Raised the limit of open files from %llu to %llu.", (unsigned long long) rl.rlim_cur,
                   (unsigned long long) rl.rlim_max);
+}
+
+/* A job's keeper leaves our fd table through close_range(CLOSE_RANGE_UNSHARE),
+ * which copies at least the table's first 64 slots (NR_OPEN_DEFAULT) and then
+ * closes those it was asked to close in the copy: were a tenant's file among
+ * them, the keeper would block in its flush (a FUSE file whose server never
+ * answers), keeper.c. So nothing a tenant sends ever gets an fd below 64:
+ * every free one of them holds /dev/null for good, before anything else is
+ * opened (a socket systemd passes at 3 is ours, and harmless there). */
+static void fds_reserve_low(void) {
+        struct rlimit rl;
+        int fd = open("/dev/null", O_RDWR | O_CLOEXEC), end = 64;
+
+        /* Under an absurdly low limit, serving comes first. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_max < 128)
+                end = (int) rl.rlim_max / 2;
+        for (int i = 3; fd >= 0 && i < end; i++)
+                if (fcntl(i, F_GETFD) < 0 && fcntl(fd, F_DUPFD_CLOEXEC, i) < 0)
+                        break;
+        if (fd >= end || fd < 0)
+                safe_close(fd);
 }
 
 static void help(void) {
@@ -85,6 +107,7 @@ int main(int argc, char *argv[]) {
         _cleanup_(daemon_freep) Daemon *d = NULL;
         int c, r;
 
+        fds_reserve_low();
         log_setup();
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0)
                 switch (c) {

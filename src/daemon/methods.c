@@ -754,9 +754,8 @@ int method_dispatch(Connection *c, Daemon *d, json_object *msg, int *fds, size_t
                 else
                         r = methods[i].fn(&rq);
         }
-        /* The fds came for this request: a job that may wait has its own
-         * copies by now. */
-        for (size_t i = 0; i < n_fds; i++)
-                safe_close(fds[i]);
+        /* The fds came for this request: a job has its own copies by now.
+         * Closing a tenant's file may block: see closer.c. */
+        governor_close_fds(d->gov, fds, n_fds);
         return r;
 }

@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "internal.h"
 #include "log.h"
 #include "macro.h"
 #include "protocol.h"
@@ -163,8 +164,15 @@ static int on_connection_io(sd_event_source *s, int fd, uint32_t revents, void *
         return 0;
 }
 
+/* What tenants send us is closed where a close that blocks (their FUSE
+ * file, say) cannot hold up the daemon (closer.c). */
+static void close_tenant_fds(const int *fds, size_t n, void *userdata) {
+        Daemon *d = userdata;
+        governor_close_fds(d->gov, fds, n);
+}
+
 /* Refuses a connection beyond a bound with an error it can read. */
-static void refuse(int fd, const char *limit, unsigned max) {
+static void refuse(Daemon *d, int fd, const char *limit, unsigned max) {
         Wire *w = NULL;
         json_object *p = json_object_new_object();
 
@@ -175,6 +183,7 @@ static void refuse(int fd, const char *limit, unsigned max) {
         json_object *e = proto_error(PROTO_ERROR_LIMIT_EXCEEDED, p);
         if (wire_new(fd, &w) < 0)
                 return;
+        wire_set_closer(w, close_tenant_fds, d);
         if (e && wire_queue(w, e, NULL, 0) >= 0)
                 (void) wire_flush(w);
         json_object_put(e);
@@ -224,7 +233,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         if (d->n_connections >= CONNECTIONS_MAX) {
-                refuse(TAKE_FD(cfd), "connections", CONNECTIONS_MAX);
+                refuse(d, TAKE_FD(cfd), "connections", CONNECTIONS_MAX);
                 return 0;
         }
 
@@ -241,13 +250,15 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (!u || u->connections >= CONNECTIONS_PER_USER_MAX) {
                 if (u)
                         log_warning("Refusing a connection of %s: %u open already.", c->who.name, u->connections);
-                refuse(TAKE_FD(cfd), "connections", CONNECTIONS_PER_USER_MAX);
+                refuse(d, TAKE_FD(cfd), "connections", CONNECTIONS_PER_USER_MAX);
                 identity_done(&c->who);
                 free(c);
                 return 0;
         }
         c->d = d;
         r = wire_new(TAKE_FD(cfd), &c->wire);
+        if (r >= 0)
+                wire_set_closer(c->wire, close_tenant_fds, d);
         if (r >= 0)
                 r = sd_event_add_io(d->event, &c->io, wire_fd(c->wire), EPOLLIN, on_connection_io, c);
         if (r >= 0)

@@ -47,6 +47,7 @@ static void governor_free(cgov *g) {
         safe_close(g->root_fd);
         free(g->root);
         free(g->ids_file);
+        free(g->close_queue);
         pthread_cond_destroy(&g->job_ended);
         pthread_mutex_destroy(&g->lock);
         free(g);
@@ -381,6 +382,7 @@ _public_ void cgov_close(cgov *g) {
                 pthread_join(g->thread, NULL);
         }
 
+        closers_flush_at_close(g);
         /* The loop is gone: its sources can be dropped from this thread. The
          * jobs keep running in their leaves; only our watch on them ends. */
         pthread_mutex_lock(&g->lock);

@@ -15,6 +15,7 @@
  *   adopt.c     what survives in the cgroup tree (xattrs) and re-adoption
  *   keeper.c    a job's keeper: starts it off our threads, records its end
  *   ids.c       job ids that never repeat on a root
+ *   closer.c    closing a tenant's files on no thread that serves
  */
 
 #include <pthread.h>
@@ -169,6 +170,11 @@ struct cgov {
         cgov_job *incoming;
         bool quit;
 
+        /* closer.c: fds waiting for a closer, and the closers running. */
+        int *close_queue;
+        size_t n_close_queue, close_queue_size;
+        unsigned n_closers;
+
         struct Client *client;         /* client mode (client.c); NULL: embedded */
 
         /* GovernorOptions.job_hook, called with the lock held. */
@@ -255,6 +261,7 @@ cgov_job *job_ref(cgov_job *j);
 void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error);
 void job_list_remove(cgov_job *j);
 JobLaunch launch_of_copy(const cgov_job *j);
+void job_copy_free(cgov *g, JobCopy *c);
 void job_list_add(cgov_job *j);
 void chain_add_running(cgov_pool *p, int delta);
 
@@ -276,6 +283,19 @@ int job_watch_exit(cgov_job *j);
 /* The supervisor: the exits epoll is readable. */
 int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
+
+/* The exits epoll's events (supervise.c): a job's (or its keeper's) pidfd
+ * carries the job; a keeper's report pipe the job | EXITS_TAG_REPORT; a
+ * closer's pidfd (pidfd << 3) | EXITS_TAG_CLOSER. */
+#define EXITS_TAG_REPORT 1
+#define EXITS_TAG_CLOSER 2
+#define EXITS_TAG_MASK 7
+
+/* closer.c: closes fds a tenant gave us (takes them) without blocking
+ * the caller; any thread. */
+void governor_close_fds(cgov *g, const int *fds, size_t n);
+void closer_ended(cgov *g, int pidfd);          /* the supervisor: a closer's pidfd is readable */
+void closers_flush_at_close(cgov *g);           /* cgov_close: everything waiting, at once */
 
 /* ids.c: job ids that never repeat on a root. Lock held for ids_next. */
 int ids_init(cgov *g);                          /* at open, after the leaves are adopted */

@@ -42,11 +42,14 @@ void job_list_remove(cgov_job *j) {
         j->prev = j->next = NULL;
 }
 
-static void job_copy_free(JobCopy *c) {
+void job_copy_free(cgov *g, JobCopy *c) {
         strv_free(c->argv);
         strv_free(c->envp);
         free(c->cwd);
-        if (c->has_stdio)
+        /* cgovd's jobs' stdio is its tenants': closing it may block. */
+        if (c->has_stdio && g->keeper)
+                governor_close_fds(g, c->stdio, 3);
+        else if (c->has_stdio)
                 for (int i = 0; i < 3; i++)
                         safe_close(c->stdio[i]);
         *c = (JobCopy) {};
@@ -85,7 +88,7 @@ void job_unref(cgov_job *j) {
         safe_close(j->pidfd);
         safe_close(j->report_fd);
         safe_close(j->report_write_fd);
-        job_copy_free(&j->copy);
+        job_copy_free(g, &j->copy);
         free((gid_t *) j->creds.groups);
         free(j->name);
         free(j->program);

@@ -4,16 +4,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 
-#include "clone-vm.h"
 #include "keeper.h"
 #include "macro.h"
 #include "raw-syscall.h"
+#include "raw-task.h"
 
 /* See keeper.h. Everything the keeper runs is errno-free (raw-syscall.h):
  * sharing the governor's memory, it also shares the TLS of the thread that
@@ -28,33 +27,23 @@
 
 #define EXIT_XATTR "user.cgov.exit"
 #define KEEPER_XATTR "user.cgov.keeper"
-/* The keeper's stack when it shares our memory: spawn_shared() puts 16 KiB
- * for the job's own first steps on it, plus their frames and ours. */
-#define REGION_SIZE (128 * 1024)
 
 typedef struct KeeperReport {
         int32_t err;        /* positive errno of the start, 0: started */
         int32_t pid;        /* the job's main process */
 } KeeperReport;
 
-/* What the keeper needs, copied before it starts: into its own region when
- * it shares our memory, onto its copy of our stack otherwise. */
+/* What the keeper needs, copied before it starts (raw-task.h). */
 typedef struct KeeperArgs {
         SpawnParams sp;     /* its pointers lead into the job, valid until the report */
         int stdio[3];       /* the governor's numbers (-1: /dev/null), if sp.stdio */
-        int stdio_own[3];
         int leaf_fd, report_fd; /* the governor's numbers */
         bool into_cgroup;   /* the job is born in the leaf, else it goes in through the gate */
         pid_t governor;
-        void *region;       /* to unmap when done; NULL: a copy of the governor */
-        size_t region_size;
 } KeeperArgs;
 
 _noreturn_ static void keeper_exit(KeeperArgs *a, int code) {
-        if (a->region)
-                clone_vm_unmap_exit(a->region, a->region_size, code);
-        for (;;)
-                (void) raw_syscall1(SYS_exit, code);
+        raw_task_exit(a, code);
 }
 
 /* An fd of the governor's table, into ours. */
@@ -145,19 +134,28 @@ static int keeper_main(void *userdata) {
          * of its pid (it may have died since it started us). */
         if (raw_syscall0(SYS_getppid) != a->governor)
                 keeper_exit(a, ESRCH);
+        /* The job's stdio as our own 0, 1 and 2, which it inherits: no
+         * other copy of a tenant's file is then anywhere in its table, for
+         * exec to close (a close that may block, see above). Ours were the
+         * governor's. */
+        for (int i = 0; a->sp.stdio && i < 3; i++) {
+                (void) raw_syscall1(SYS_close, i);
+                r = a->stdio[i] >= 0 ? fetch_fd(governor, a->stdio[i])
+                                     : raw_syscall4(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR, 0);
+                if (r >= 0 && r != i) {
+                        long moved = raw_syscall3(SYS_dup3, r, i, 0);
+                        (void) raw_syscall1(SYS_close, r);
+                        r = moved;
+                }
+                if (r < 0)
+                        keeper_exit(a, (int) -r);
+                /* The fetched copy is O_CLOEXEC: the job's must not be. */
+                (void) raw_syscall3(SYS_fcntl, i, F_SETFD, 0);
+        }
         leaf = fetch_fd(governor, a->leaf_fd);
         report = fetch_fd(governor, a->report_fd);
         if (leaf < 0 || report < 0)
                 keeper_exit(a, -(leaf < 0 ? leaf : report));
-        for (int i = 0; a->sp.stdio && i < 3; i++) {
-                r = a->stdio[i] >= 0 ? fetch_fd(governor, a->stdio[i])
-                                     : raw_syscall4(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC, 0);
-                if (r < 0) {
-                        rep.err = (int32_t) -r;
-                        goto report;
-                }
-                a->stdio_own[i] = (int) r;
-        }
         (void) raw_syscall1(SYS_close, governor);
 
         /* Who we are, for a governor that re-adopts the job. */
@@ -165,15 +163,13 @@ static int keeper_main(void *userdata) {
         size_t n = format_pair(who, (uint64_t) raw_syscall0(SYS_getpid), start_time_of("/proc/self/stat"));
         (void) raw_syscall5(SYS_fsetxattr, leaf, KEEPER_XATTR, who, n, 0);
 
-        /* The job, in its leaf. */
-        if (a->sp.stdio)
-                a->sp.stdio = a->stdio_own;
+        /* The job, in its leaf, with our stdio. */
+        a->sp.stdio = NULL;
         a->sp.cgroup_fd = leaf;
         a->sp.into_cgroup = a->into_cgroup;
         r = spawn_in_cgroup(&a->sp, &jpid, &jpidfd);
         rep.err = r < 0 ? (int32_t) -r : 0;
         rep.pid = jpid;
-report:
         /* From here on nothing of the governor's memory is read. */
         (void) raw_syscall3(SYS_write, report, &rep, sizeof rep);
         (void) raw_syscall1(SYS_close, report);
@@ -189,9 +185,8 @@ report:
                 n = format_pair(buf, (uint64_t) (unsigned) si.si_code, (uint64_t) (unsigned) si.si_status);
                 (void) raw_syscall5(SYS_fsetxattr, leaf, EXIT_XATTR, buf, n, 0);
         }
-        /* Our copies of the job's stdio close as we exit: a close that
-         * blocks (its user's FUSE file) blocks only us, and only after the
-         * end is recorded. */
+        /* Our stdio, the job's, closes as we exit: a close that blocks (its
+         * user's FUSE file) blocks only us, after the end is recorded. */
         keeper_exit(a, 0);
 }
 
@@ -226,67 +221,27 @@ bool keeper_supported(void) {
 }
 
 int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write) {
-        bool share_memory = HAVE_CLONE3_VM;
-        KeeperArgs local, *a = &local;
-        uint64_t all = UINT64_MAX, saved;
-        int pipefd[2], pidfd = -EBADF;
-        void *region = NULL;
-        long pid;
+        int pipefd[2], r;
 
         if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
                 return negative_errno();
-        if (share_memory) {
-                region = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                              -1, 0);
-                if (region == MAP_FAILED) {
-                        int r = negative_errno();
-                        safe_close(pipefd[0]);
-                        safe_close(pipefd[1]);
-                        return r;
-                }
-                a = region;
-        }
-        *a = (KeeperArgs) {
+        KeeperArgs a = {
                 .sp = *sp,
                 .leaf_fd = sp->cgroup_fd,
                 .report_fd = pipefd[1],
                 .into_cgroup = sp->into_cgroup,
                 .governor = getpid(),
-                .region = region,
-                .region_size = REGION_SIZE,
         };
         for (int i = 0; sp->stdio && i < 3; i++)
-                a->stdio[i] = sp->stdio[i];
-
-        /* In our cgroup, not the leaf: see keeper.h. */
-        struct clone_args args = {
-                .flags = CLONE_FILES | CLONE_PIDFD | (share_memory ? CLONE_VM : 0),
-                .pidfd = (uint64_t) (uintptr_t) &pidfd,
-                .exit_signal = 0,
-        };
-        /* No handler of ours may run in the keeper before it has reset them. */
-        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof all);
-        if (share_memory) {
-                /* The stack grows down to the arguments at the region's start. */
-                args.stack = (uint64_t) (uintptr_t) region + sizeof *a;
-                args.stack_size = (REGION_SIZE - sizeof *a) & ~(uint64_t) 15;
-                pid = clone3_vm(&args, keeper_main, a);
-        } else {
-                pid = raw_syscall2(SYS_clone3, &args, sizeof args);
-                if (pid == 0)
-                        keeper_main(a); /* a copy of us: never returns */
-        }
-        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &saved, NULL, sizeof saved);
-
-        if (pid < 0) {
-                if (region)
-                        munmap(region, REGION_SIZE);
+                a.stdio[i] = sp->stdio[i];
+        /* Our fd table at first (it leaves it at once), in our cgroup, not
+         * the leaf: see keeper.h. */
+        r = raw_task_start(keeper_main, &a, sizeof a, CLONE_FILES, ret_pid, ret_pidfd);
+        if (r < 0) {
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);
-                return (int) pid;
+                return r;
         }
-        *ret_pid = (pid_t) pid;
-        *ret_pidfd = pidfd;
         *ret_report = pipefd[0];
         *ret_report_write = pipefd[1];
         return 0;

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -168,10 +169,11 @@ static void job_main_gone(cgov_job *j) {
 }
 
 /* The keeper is done reading the job's launch (it reported, or it ended):
- * what it took from us can go. */
+ * what it took from us can go, the tenant's stdio through a closer. */
 static void job_keeper_launched(cgov_job *j) {
         j->report_write_fd = safe_close(j->report_write_fd);
         j->report_fd = safe_close(j->report_fd);
+        job_copy_free(j->g, &j->copy);
 }
 
 /* A job that never started: how. Lock held. */
@@ -244,7 +246,7 @@ static void job_keeper_reported(cgov_job *j) {
 
         if (r == 0) {
                 /* Woken for nothing: watch again. */
-                struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | 1 };
+                struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | EXITS_TAG_REPORT };
                 (void) epoll_ctl(j->g->exits_fd, EPOLL_CTL_MOD, j->report_fd, &ev);
                 return;
         }
@@ -259,7 +261,7 @@ static void job_keeper_reported(cgov_job *j) {
         job_keeper_launched(j);
         pthread_mutex_lock(&j->g->lock);
         /* We gave up on it (and killed it): what it reports now is moot. */
-        if (j->state == JOB_STARTING && !j->start_timed_out) {
+        if (j->state == JOB_STARTING) {
                 j->pid = jpid;
                 job_started(j);
                 adopt_record_job(j); /* now with its main pid */
@@ -275,11 +277,16 @@ static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_STARTING) {
                 /* A path of its user's that never answers (a FUSE mount that
-                 * hangs, say): the keeper and what it started die; a
-                 * process stuck in the kernel stays until it is let go, and
-                 * the leaf with it, but the job is over. */
+                 * hangs, say): the keeper and what it started die. One stuck
+                 * in the kernel stays until it is let go (and holds the
+                 * job's room meanwhile), but the start has failed now. */
                 j->start_timed_out = true;
+                j->start_error = -ETIMEDOUT;
                 (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+                j->state = JOB_ENDING;
+                if (j->g->job_hook)
+                        j->g->job_hook(j, j->g->job_hook_userdata);
         }
         pthread_mutex_unlock(&j->g->lock);
         return 0;
@@ -388,7 +395,7 @@ int job_watch_exit(cgov_job *j) {
 
 /* A job its keeper starts: its report, and its start's deadline. */
 static int job_watch_start(cgov_job *j) {
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | 1 };
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | EXITS_TAG_REPORT };
         int r;
 
         if (epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->report_fd, &ev) < 0)
@@ -408,12 +415,19 @@ int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 
         n = epoll_wait(fd, ev, 64, 0);
         for (int i = 0; i < n; i++) {
-                cgov_job *j = (cgov_job *) (uintptr_t) (ev[i].data.u64 & ~UINT64_C(1));
-                if (ev[i].data.u64 & 1) {
+                uint64_t data = ev[i].data.u64;
+                cgov_job *j = (cgov_job *) (uintptr_t) (data & ~(uint64_t) EXITS_TAG_MASK);
+                switch (data & EXITS_TAG_MASK) {
+                case EXITS_TAG_REPORT:
                         if (j->report_fd >= 0)
                                 job_keeper_reported(j);
-                } else
+                        break;
+                case EXITS_TAG_CLOSER:
+                        closer_ended(userdata, (int) (data >> 3));
+                        break;
+                default:
                         job_main_ended(j);
+                }
         }
         return 0;
 }

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -49,6 +50,9 @@ struct Wire {
         size_t out_size, out_start, out_len;
         WireOutFds *out_fds; /* ordered by start */
         size_t n_out_fds, out_fds_size;
+
+        void (*closer)(const int *fds, size_t n, void *userdata); /* of the peer's fds; NULL: close() */
+        void *closer_userdata;
 };
 
 int wire_new(int fd, Wire **ret) {
@@ -70,12 +74,38 @@ int wire_new(int fd, Wire **ret) {
         return 0;
 }
 
+void wire_set_closer(Wire *w, void (*close_fds)(const int *fds, size_t n, void *userdata), void *userdata) {
+        w->closer = close_fds;
+        w->closer_userdata = userdata;
+}
+
+/* What the peer sent: closed by the closer, if any. */
+static void close_peer_fds(Wire *w, const int *fds, size_t n) {
+        if (w->closer)
+                w->closer(fds, n, w->closer_userdata);
+        else
+                for (size_t i = 0; i < n; i++)
+                        safe_close(fds[i]);
+}
+
+/* The peer's unread bytes may carry fds, which the kernel releases as the
+ * socket closes, in whoever closes it: so they go to the closer. Nothing
+ * new can arrive once our side is shut for reading. */
+static void close_socket(Wire *w) {
+        int queued = 0;
+
+        if (w->closer && shutdown(w->fd, SHUT_RD) >= 0 && ioctl(w->fd, FIONREAD, &queued) >= 0 && queued > 0)
+                close_peer_fds(w, &w->fd, 1);
+        else
+                safe_close(w->fd);
+}
+
 Wire *wire_free(Wire *w) {
         if (!w)
                 return NULL;
-        safe_close(w->fd);
+        close_socket(w);
         for (size_t i = 0; i < w->n_in_fds; i++)
-                safe_close(w->in_fds[i].fd);
+                close_peer_fds(w, &w->in_fds[i].fd, 1);
         for (size_t i = 0; i < w->n_out_fds; i++)
                 for (size_t k = 0; k < w->out_fds[i].n_fds; k++)
                         safe_close(w->out_fds[i].fds[k]);
@@ -359,7 +389,7 @@ static int in_attach_fds(Wire *w, struct msghdr *mh, size_t n) {
                         if (n_fds < ELEMENTSOF(fds))
                                 fds[n_fds++] = fd;
                         else {
-                                safe_close(fd);
+                                close_peer_fds(w, &fd, 1);
                                 overflow = true;
                         }
                 }
@@ -369,7 +399,7 @@ static int in_attach_fds(Wire *w, struct msghdr *mh, size_t n) {
         /* MSG_CTRUNC: the kernel dropped what did not fit in our buffer,
          * sized for WIRE_FDS_MAX, so the peer sent more than we take. */
         if (overflow || (mh->msg_flags & MSG_CTRUNC) || n == 0 || w->n_in_fds + n_fds > WIRE_FDS_MAX) {
-                close_fds(fds, n_fds);
+                close_peer_fds(w, fds, n_fds);
                 return -ETOOMANYREFS;
         }
 
@@ -478,7 +508,7 @@ int wire_take(Wire *w, json_object **ret, int fds[WIRE_FDS_MAX], size_t *n_fds) 
                 }
         }
         if (r < 0 || !fds || !n_fds) {
-                close_fds(mine, n_mine);
+                close_peer_fds(w, mine, n_mine);
                 if (r < 0)
                         return r;
         } else {

@@ -22,6 +22,12 @@ typedef struct Wire Wire;
 
 /* Takes fd (a connected SOCK_STREAM Unix socket) in all cases. */
 int wire_new(int fd, Wire **ret);
+/* Who closes what the peer sent and nobody took (its fds), and the socket
+ * itself while the peer's unread data (and fds) are still queued on it:
+ * closing those may block (a FUSE file flushes on close; a TCP socket with
+ * SO_LINGER waits for its peer). By default close(2), here and now; a
+ * daemon hands them to something that cannot block it. */
+void wire_set_closer(Wire *w, void (*close_fds)(const int *fds, size_t n, void *userdata), void *userdata);
 /* Closes the socket and every fd received and not taken. NULL-safe. */
 Wire *wire_free(Wire *w);
 int wire_fd(const Wire *w);

@@ -222,6 +222,27 @@ int dx_raw_send(int fd, const void *data, size_t len) {
         return 0;
 }
 
+int dx_raw_send_fds(int fd, const void *data, size_t len, const int *fds, size_t n_fds) {
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        if (n_fds == 0 || n_fds > 8 || len == 0)
+                return -EINVAL;
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+        if (sendmsg(fd, &mh, MSG_NOSIGNAL) != 1)
+                return -errno;
+        return dx_raw_send(fd, (const char *) data + 1, len - 1);
+}
+
 int dx_raw_reply(int fd, char *buf, size_t size, int timeout_ms) {
         size_t n = 0;
 

@@ -63,6 +63,8 @@ int dx_open(cgov **ret);
  * timeout_ms; -EMSGSIZE when it does not fit). */
 int dx_raw_connect(void);
 int dx_raw_send(int fd, const void *data, size_t len);
+/* The same, with fds (SCM_RIGHTS) on the first byte. */
+int dx_raw_send_fds(int fd, const void *data, size_t len, const int *fds, size_t n_fds);
 int dx_raw_reply(int fd, char *buf, size_t size, int timeout_ms);
 /* The "id" of a Submit reply, 0 when there is none. */
 uint64_t dx_reply_id(const char *reply);

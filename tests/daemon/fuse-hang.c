@@ -15,14 +15,15 @@
  * to prove that cgovd's event loop never waits on a tenant's path.
  *
  * With --flush we serve a flat directory in which every name is the same
- * writable, empty regular file, and answer everything but FUSE_FLUSH. Every
- * close(2) of a descriptor of that file (dup2 over it and exit included) sends
- * a FLUSH and waits for the reply; the kernel forces the request, so after a
- * signal, SIGKILL included, the wait is uninterruptible. A tenant can thus
- * open /proc/PID/root/mnt/out, write to it, and hand the descriptor to cgovd:
- * whoever closes it sleeps until we are killed, which aborts the connection
- * and fails the flush. The daemon tests prove that cgovd's serving threads
- * never close a tenant's descriptor.
+ * writable regular file (we keep only its size), and answer everything but
+ * FUSE_FLUSH. Every close(2) of a descriptor of that file (dup2 over it, exit
+ * and execve of an O_CLOEXEC one included) sends a FLUSH and waits for the
+ * reply; the kernel forces the request, so after a signal, SIGKILL included,
+ * the wait is uninterruptible. A tenant can thus open /proc/PID/root/mnt/out,
+ * write to it, and hand the descriptor to cgovd: whoever closes it sleeps
+ * until we are killed, which aborts the connection and fails the flush. The
+ * daemon tests prove that cgovd's serving threads never close a tenant's
+ * descriptor.
  *
  * Plain libc and <linux/fuse.h>, not libfuse: the tests then need no package
  * beyond the kernel's fuse module.
@@ -111,7 +112,8 @@ static _Noreturn void serve(int fd) {
         const void *arg = req.bytes + sizeof req.in;
 
         for (;;) {
-                /* ENOENT: the request we were given was interrupted. */
+                /* ENOENT: the request went away as we read it; libfuse
+                 * too just reads again. */
                 if (read(fd, &req, sizeof req) < 0) {
                         if (errno == EINTR || errno == ENOENT)
                                 continue;
@@ -127,9 +129,9 @@ static _Noreturn void serve(int fd) {
                         const struct fuse_init_in *in = arg;
                         /* No flags: no writeback cache, so a write(2) is
                          * a FUSE_WRITE at once, and the kernel sends
-                         * O_TRUNC as a SETATTR. The kernel reads all of
-                         * fuse_init_out: minor 23 and up, older than
-                         * unprivileged mounts. */
+                         * O_TRUNC as a SETATTR. The whole of
+                         * fuse_init_out is read since minor 23, older
+                         * than unprivileged mounts (minor 27). */
                         struct fuse_init_out out = {
                                 .major = FUSE_KERNEL_VERSION,
                                 .minor = in->minor < FUSE_KERNEL_MINOR_VERSION ?
@@ -193,9 +195,9 @@ static _Noreturn void serve(int fd) {
                 case FUSE_GETXATTR:
                         answer(fd, unique, ENODATA, NULL, 0);
                         break;
-                /* The kernel waits for no answer to these. The FLUSH waits
-                 * for ever: the kernel keeps the request, we need not. An
-                 * INTERRUPT of it gets no answer either, so it stays. */
+                /* Never answered. The kernel keeps the FLUSH, so we need
+                 * not: its closer waits for ever. An INTERRUPT of it gets
+                 * no answer either, so it stays. The others expect none. */
                 case FUSE_FLUSH:
                 case FUSE_INTERRUPT:
                 case FUSE_FORGET:
@@ -249,9 +251,10 @@ int main(int argc, char *argv[]) {
          * effective and saved uid and gid are all the tenant's; anyone else,
          * root included (unless the fuse module's allow_sys_admin_access is
          * set), gets EACCES at once. So the hang is met only by a process
-         * that has fully become the tenant, as a job does. That check is on
-         * path walks and attributes: a descriptor handed to root still
-         * writes, and its close still flushes. */
+         * that has fully become the tenant, as a job does. A descriptor
+         * opened by the tenant and handed to root cannot write either
+         * (EOVERFLOW: root has no uid in our namespace), but its close still
+         * sends FLUSH: that request is forced through. */
         snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0", fd);
         if (mount("fuse-hang", "/mnt", "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
                 fail("mount fuse on /mnt", errno);
@@ -259,8 +262,9 @@ int main(int argc, char *argv[]) {
         if (check)
                 return EXIT_SUCCESS;
 
-        /* Closing stdout ends a reader's `read` or $(...) at once: the pid is
-         * all we will ever say. */
+        /* Closing stdout ends a reader's read(2), or bash's
+         * `read pid < <(fuse-hang)`, at once: the pid is all we will ever
+         * say. Not $(fuse-hang): bash waits there for us to exit. */
         if (printf("%d\n", (int) getpid()) < 0 || fflush(stdout) != 0)
                 fail("write pid", errno);
         if (fclose(stdout) != 0)

@@ -95,8 +95,9 @@ Test(attacks, a_program_name_cannot_forge_lines_in_the_daemons_log) {
 /* ---- running out of file descriptors ------------------------------------------------------ */
 
 static void low_nofile(void) {
-        /* Hard and soft: cgovd cannot raise it. Its own needs are ~20. */
-        struct rlimit rl = { 48, 48 };
+        /* Hard and soft: cgovd cannot raise it. It keeps fds 3-63 for
+         * itself, and needs ~20 more. */
+        struct rlimit rl = { 100, 100 };
         setrlimit(RLIMIT_NOFILE, &rl);
 }
 
@@ -542,8 +543,10 @@ Test(attacks, job_ids_keep_rising_across_restarts_that_leave_nothing) {
 
 /* ---- a path that never answers ------------------------------------------------------------- */
 
-/* fuse-hang as the tenant: its pid (the mount is /proc/PID/root/mnt). */
-static pid_t start_fuse_hang(const char *user) {
+/* fuse-hang as the tenant: its pid (the mount is /proc/PID/root/mnt). mode:
+ * NULL, a mount that never answers; "--flush", one that answers all but
+ * FLUSH, so that any close() of a file on it hangs. */
+static pid_t start_fuse_hang(const char *user, const char *mode) {
         struct passwd *pw = getpwnam(user);
         int out[2];
 
@@ -557,7 +560,7 @@ static pid_t start_fuse_hang(const char *user) {
                 if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
                     setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
                         _exit(254);
-                execl("./tests/daemon/fuse-hang", "fuse-hang", (char *) NULL);
+                execl("./tests/daemon/fuse-hang", "fuse-hang", mode, (char *) NULL);
                 _exit(127);
         }
         close(out[1]);
@@ -626,7 +629,7 @@ Test(attacks, a_tenants_hanging_fuse_cwd_leaves_everyone_else_served) {
         dx_stop_daemon(SIGTERM);
         dx_start_daemon();
 
-        pid_t hang = start_fuse_hang(DX_USER_B);
+        pid_t hang = start_fuse_hang(DX_USER_B, NULL);
         cr_assert_eq(pipe(answer), 0);
         fflush(NULL);
         pid_t tenant = fork();
@@ -664,5 +667,68 @@ Test(attacks, a_tenants_hanging_fuse_cwd_leaves_everyone_else_served) {
         for (int i = 0; i < 200 && !(clean = fx_count_leaves(fx_root) == 0); i++)
                 usleep(50000);
         cr_assert(clean, "a job leaf is left:\n%s", dx_daemon_log());
+        dx_assert_serving(1000);
+}
+
+/* B opens a file on its own FUSE mount, whose server never answers FLUSH,
+ * and hands it to cgovd as a job's stdout: every close() of it hangs. */
+static int submit_flushing_stdout(void *arg) {
+        int *a = arg; /* [0]: the server's pid; [1]: tell the test; [2]: wait for the test */
+        char path[64], req[256], reply[4096];
+        snprintf(path, sizeof path, "/proc/%d/root/mnt/out", a[0]);
+        int out = open(path, O_WRONLY | O_CLOEXEC);
+        DX_CHECK(out >= 0, "open %s: %m", path);
+        int fd = dx_raw_connect();
+        DX_CHECK(fd >= 0, "connect");
+        snprintf(req, sizeof req,
+                 "{\"method\":\"io.cgov.Submit\",\"parameters\":{\"pool\":\"shared/group\","
+                 "\"argv\":[\"echo\",\"hello\"],\"stdio\":[null,0,null]}}");
+        DX_CHECK(dx_raw_send_fds(fd, req, strlen(req) + 1, &out, 1) == 0, "send");
+        int r = dx_raw_reply(fd, reply, sizeof reply, 60000);
+        DX_CHECK(r > 0 && dx_reply_id(reply) > 0, "Submit: %s", r < 0 ? strerror(-r) : reply);
+        DX_CHECK(write(a[1], "x", 1) == 1, "tell");
+        /* Our own copy of the file hangs our close too: we keep it until
+         * the test has let go of the server. */
+        char c;
+        (void) !read(a[2], &c, 1);
+        return 0;
+}
+
+Test(attacks, a_tenants_file_whose_close_never_returns_holds_up_nobody) {
+        int told[2], release[2];
+        char c;
+
+        pid_t hang = start_fuse_hang(DX_USER_B, "--flush");
+        cr_assert_eq(pipe(told), 0);
+        cr_assert_eq(pipe(release), 0);
+        fflush(NULL);
+        pid_t tenant = fork();
+        cr_assert_geq(tenant, 0);
+        if (tenant == 0) {
+                int args[3] = { hang, told[1], release[0] };
+                _exit(dx_as(DX_USER_B, submit_flushing_stdout, args));
+        }
+        cr_assert_eq(read(told[0], &c, 1), 1, "B's job was not accepted:\n%s", dx_daemon_log());
+
+        /* cgovd has closed its copies of the file by now, or tried: it
+         * serves everyone else all the same. */
+        for (int i = 0; i < 3; i++) {
+                cr_assert_eq(dx_as(DX_USER_A, served_quickly, NULL), 0, "daemon log:\n%s", dx_daemon_log());
+                dx_assert_serving(1000);
+                usleep(200000);
+        }
+
+        /* Once the server goes, every close returns, and nothing is left:
+         * no leaf, no closer. */
+        kill(hang, SIGKILL);
+        waitpid(hang, NULL, 0);
+        cr_assert_eq(write(release[1], "x", 1), 1);
+        int status;
+        cr_assert_eq(waitpid(tenant, &status, 0), tenant);
+        bool clean = false;
+        for (int i = 0; i < 200 && !(clean = fx_count_leaves(fx_root) == 0 && system("pgrep -x cgov-closer >/dev/null") != 0);
+             i++)
+                usleep(50000);
+        cr_assert(clean, "a job leaf or a closer is left:\n%s", dx_daemon_log());
         dx_assert_serving(1000);
 }

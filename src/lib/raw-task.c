@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <linux/sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "clone-vm.h"
+#include "macro.h"
+#include "raw-syscall.h"
+#include "raw-task.h"
+
+/* The task's stack when it shares our memory: spawn_shared() (a keeper's)
+ * puts 16 KiB for the job's first steps on it, plus their frames. */
+#define REGION_SIZE (128 * 1024)
+#define ARG_SIZE_MAX 2048
+
+/* The start of the region; the argument follows, the stack grows down to it. */
+typedef struct RegionHeader {
+        void *region;           /* NULL: the task is a copy of us, with nothing to unmap */
+        size_t size;
+        _Alignas(16) char arg[];
+} RegionHeader;
+
+static RegionHeader *header_of(void *arg) {
+        return (RegionHeader *) ((char *) arg - offsetof(RegionHeader, arg));
+}
+
+void raw_task_exit(void *arg, int code) {
+        RegionHeader *h = header_of(arg);
+        if (h->region)
+                clone_vm_unmap_exit(h->region, h->size, code);
+        for (;;)
+                (void) raw_syscall1(SYS_exit, code);
+}
+
+int raw_task_start(int (*fn)(void *arg), const void *arg, size_t arg_size, uint64_t flags, pid_t *ret_pid,
+                   int *ret_pidfd) {
+        bool share_memory = HAVE_CLONE3_VM;
+        uint64_t all = UINT64_MAX, saved;
+        int pidfd = -EBADF;
+        long pid;
+
+        if (arg_size > ARG_SIZE_MAX)
+                return -E2BIG;
+        /* A copy of us gets its argument on its copy of our stack. */
+        _Alignas(16) char local[sizeof(RegionHeader) + ARG_SIZE_MAX];
+        RegionHeader *h = (RegionHeader *) local;
+        if (share_memory) {
+                h = mmap(NULL, REGION_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+                if (h == MAP_FAILED)
+                        return negative_errno();
+        }
+        h->region = share_memory ? h : NULL;
+        h->size = REGION_SIZE;
+        memcpy(h->arg, arg, arg_size);
+
+        struct clone_args args = {
+                .flags = flags | CLONE_PIDFD | (share_memory ? CLONE_VM : 0),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = 0,
+        };
+        /* No handler of ours may run in it before it has reset them. */
+        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof all);
+        if (share_memory) {
+                size_t used = (sizeof(RegionHeader) + arg_size + 15) & ~(size_t) 15;
+                args.stack = (uint64_t) (uintptr_t) h + used;
+                args.stack_size = REGION_SIZE - used;
+                pid = clone3_vm(&args, fn, h->arg);
+        } else {
+                pid = raw_syscall2(SYS_clone3, &args, sizeof args);
+                if (pid == 0)
+                        raw_task_exit(h->arg, fn(h->arg)); /* a copy of us: fn ends it */
+        }
+        (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &saved, NULL, sizeof saved);
+
+        if (pid < 0) {
+                if (share_memory)
+                        munmap(h, REGION_SIZE);
+                return (int) pid;
+        }
+        *ret_pid = (pid_t) pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}
