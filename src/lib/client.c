@@ -16,6 +16,9 @@ extern char **environ;
  * daemon that stopped answering. */
 #define CALL_TIMEOUT_USEC (60 * UINT64_C(1000000))
 #define RECONNECT_PAUSE_NSEC (100 * 1000000L)
+/* A Wait asks for so long at most; the daemon answers by then. */
+#define WAIT_CHUNK_MS 30000
+#define WAIT_MARGIN_USEC (5 * UINT64_C(1000000))
 
 static int client_connect(const char *address, Wire **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -449,12 +452,16 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
                 if (j->g->closed)
                         return -ESHUTDOWN;
 
+                /* Each Wait asks for at most WAIT_CHUNK_MS: a daemon that
+                 * answers neither the job's end nor that timeout (within a
+                 * margin) is gone, even when its socket stays open (a
+                 * process it left behind still holds it). */
                 uint64_t now = now_usec();
-                int64_t left = -1;
+                int64_t left = WAIT_CHUNK_MS;
                 if (deadline) {
                         if (now >= deadline && timeout_ms != 0)
                                 return CGOV_E_TIMEOUT;
-                        left = now >= deadline ? 0 : (int64_t) ((deadline - now) / 1000);
+                        left = now >= deadline ? 0 : (int64_t) MIN((deadline - now) / 1000, (uint64_t) WAIT_CHUNK_MS);
                 }
                 Wire *w = NULL;
                 json_object *params = json_object_new_object(), *reply = NULL, *request;
@@ -468,18 +475,23 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
                 bool kept = false;
                 r = wait_connection(j->g->client, &w, &kept);
                 if (r >= 0)
-                        /* The daemon answers by the deadline; the margin covers a
-                         * busy daemon, not a dead one (that is EOF). */
-                        r = exchange(w, request, NULL, 0, deadline ? deadline + 5 * UINT64_C(1000000) : 0, &reply,
+                        r = exchange(w, request, NULL, 0, now + (uint64_t) left * 1000 + WAIT_MARGIN_USEC, &reply,
                                      NULL);
                 json_object_put(request);
-                if (r >= 0 || r == -ESRCH)
+                if (r >= 0 || r == -ESRCH || r == CGOV_E_TIMEOUT)
                         wait_connection_done(j->g->client, TAKE_PTR(w)); /* in step: fit for the next */
                 wire_free(w);
+                if (r == -ETIMEDOUT)
+                        r = -ECONNRESET; /* no answer at all: as good as gone */
                 if (kept && connection_lost(r))
                         continue; /* kept across a daemon restart: a new one at once */
                 if (r >= 0 || !connection_lost(r))
                         lost_since = 0;
+                if (r == CGOV_E_TIMEOUT) {
+                        if (deadline && now_usec() >= deadline)
+                                return r; /* the caller's own timeout */
+                        continue;         /* only this chunk ran out */
+                }
 
                 if (r >= 0) {
                         struct cgov_result got = {};
