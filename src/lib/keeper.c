@@ -216,8 +216,10 @@ int keeper_find(int leaf_fd, int *ret_pidfd) {
 }
 
 bool keeper_supported(void) {
-        /* pidfd_getfd() on an invalid pidfd: EBADF where it exists. */
-        return raw_syscall3(SYS_pidfd_getfd, -1, 0, 0) == -EBADF;
+        /* pidfd_getfd() on an invalid pidfd: EBADF where it exists (5.6);
+         * close_range() of an empty range: EINVAL where it exists (5.9,
+         * with CLOSE_RANGE_UNSHARE). */
+        return raw_syscall3(SYS_pidfd_getfd, -1, 0, 0) == -EBADF && raw_syscall3(SYS_close_range, 1, 0, 0) == -EINVAL;
 }
 
 int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write) {
