@@ -221,6 +221,7 @@ struct DaemonJob {
         Connection *submitter;       /* its Submit, parked until the job's keeper reports */
         Connection *tied;            /* queued, not detached: it never starts if this closes first */
         bool unannounced;            /* refused to its submitter (it could not start): no id was given */
+        bool recorded;               /* has a record in the state directory (records.c) */
         DaemonJob *eprev, *enext;    /* Daemon.ended_* */
 };
 
@@ -268,8 +269,8 @@ int records_open(Daemon *d);
 void records_close(Daemon *d);
 /* The job's record, as state ("queued", "started"; with its result once
  * ended); replaced whole. */
-void records_write(Daemon *d, const DaemonJob *j, const char *state);
-void records_remove(Daemon *d, uint64_t id);
+void records_write(Daemon *d, DaemonJob *j, const char *state);
+void records_remove(Daemon *d, DaemonJob *j);  /* if it has one */
 /* At start, after jobs_adopt(): every record back (jobs_restore). */
 int records_load(Daemon *d);
 

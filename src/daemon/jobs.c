@@ -84,7 +84,7 @@ static void job_drop(Daemon *d, DaemonJob *j) {
         UserCount *u = user_count(d, j->owner);
         if (u && u->results > 0)
                 u->results--;
-        records_remove(d, j->id);
+        records_remove(d, j);
         ended_unlink(d, j);
         tdelete(j, &d->jobs_by_id, job_cmp);
         job_free(j);
@@ -138,7 +138,9 @@ int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, co
                 u->jobs++;
                 u->spec_bytes += spec_bytes;
         }
-        records_write(d, j, info.state == JOB_QUEUED ? "queued" : "started");
+        /* Only a queued job has nothing of it in the tree yet. */
+        if (info.state == JOB_QUEUED)
+                records_write(d, j, "queued");
         *ret = j;
         return 0;
 }
@@ -351,7 +353,7 @@ static void job_changed(Daemon *d, cgov_job *job) {
         else if (info.start_error == 0) {
                 /* It waited in the queue. */
                 log_start(dj, &info);
-                records_write(d, dj, "started");
+                records_write(d, dj, "started"); /* its leaf stands in now; the record says it started */
         }
 }
 

@@ -13,25 +13,23 @@
 #include "protocol.h"
 
 /* What the daemon promised a job's owner, kept where a restart cannot lose
- * it: one small file per job in <state-dir>/jobs, named by its id, from the
- * Submit that made the job until its owner has collected the result (or the
- * per-user bound dropped it). A running job's state lives in its cgroup leaf
- * (adopt.c, keeper.c); the record adds what the tree cannot hold: jobs still
- * queued, results of jobs whose leaves are gone, and what the owner sees of
- * a job (its program's name).
- *
- * A record is written when a job is submitted, again when a queued job
- * starts and when a job ends uncollected (replaced whole by a rename, so a
- * crash leaves the old record or the new one), and removed when collected:
- * about 15 µs a write, 8 µs a removal here (docs/performance.md). Nothing
- * is fsync'd: they outlive the daemon, which is what they are for; after a
+ * it: a small file per job in <state-dir>/jobs, named by its id, for what
+ * the cgroup tree cannot hold. A running job's state lives in its leaf
+ * (adopt.c, keeper.c); a record is kept for a job that waits in a queue
+ * (it has no leaf yet), and for the result of an ended job that nobody has
+ * collected yet (its leaf is gone), until its owner collects it or the
+ * per-user bound drops it. A job that starts at once and whose submitter
+ * waits for it, as `cgov run` does, costs no record at all; the others
+ * cost a write (about 15 us here, replaced whole by a rename, so a crash
+ * leaves the old record or the new one) and a removal (8 us). Nothing is
+ * fsync'd: they outlive the daemon, which is what they are for; after a
  * crash of the whole host, results may be lost like the jobs themselves.
  *
  * At start, after the tree's jobs are re-adopted, every record without a
  * live job becomes a kept result: its recorded end; or, for a job that
- * waited in a queue, an end that says it never started (ECANCELED); or, for
- * a job whose end was not recorded (it ended as the daemon died, in the
- * moment between its leaf's removal and its record), an unknown outcome. */
+ * waited in a queue, an end that says it never started (ECANCELED); or,
+ * for a job that started from a queue and whose end was not recorded (it
+ * ended as the daemon died), an unknown outcome. */
 
 #define JOBS_SUBDIR "jobs"
 #define RECORD_BYTES_MAX 4096 /* argv0 is at most ARGV0_SHOWN_MAX, the rest is small */
@@ -71,7 +69,7 @@ static json_object *record_of(const DaemonJob *j, const char *state) {
 
 /* A failure is logged, not fatal: the job runs all the same, and its
  * result is kept in memory as before. */
-void records_write(Daemon *d, const DaemonJob *j, const char *state) {
+void records_write(Daemon *d, DaemonJob *j, const char *state) {
         char name[32], tmp[40];
         json_object *o = record_of(j, state);
         const char *text = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
@@ -89,16 +87,20 @@ void records_write(Daemon *d, const DaemonJob *j, const char *state) {
                 log_warning_errno(errno, "Failed to record job %" PRIu64 " in %s/" JOBS_SUBDIR ": %m", j->id,
                                   d->state_dir);
                 (void) unlinkat(d->records_fd, tmp, 0);
-        }
+        } else
+                j->recorded = true;
         json_object_put(o);
 }
 
-void records_remove(Daemon *d, uint64_t id) {
+void records_remove(Daemon *d, DaemonJob *j) {
         char name[32];
 
-        snprintf(name, sizeof name, "%" PRIu64, id);
+        if (!j->recorded)
+                return;
+        snprintf(name, sizeof name, "%" PRIu64, j->id);
         if (d->records_fd >= 0 && unlinkat(d->records_fd, name, 0) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "Failed to remove the record of job %" PRIu64 ": %m", id);
+                log_warning_errno(errno, "Failed to remove the record of job %" PRIu64 ": %m", j->id);
+        j->recorded = false;
 }
 
 /* One record read back: a DaemonJob, live (ended false) or ended. */
@@ -165,6 +167,7 @@ int records_load(Daemon *d) {
                         (void) unlinkat(d->records_fd, de->d_name, 0);
                         continue;
                 }
+                rec.recorded = true;
                 jobs_restore(d, &rec, state);
                 n++;
         }

@@ -20,7 +20,8 @@
  * a closer, a process that shares our fd table (CLONE_FILES), closes them
  * there and exits, as systemd's asynchronous_close() does: a close that
  * blocks, blocks only it. Files that cannot block (pipes, Unix sockets,
- * /dev/null: what a script usually passes) are closed at once.
+ * /dev/null, files on a disk: what a script usually passes) are closed at
+ * once.
  *
  * A closer that never ends (its tenant's FUSE server never answers) stays,
  * with its hold on our fd table; at most CLOSERS_MAX run at once, and fds
@@ -50,13 +51,18 @@ static int closer_main(void *arg) {
 }
 
 /* Whether close() of fd cannot block: asked without a word to the file's
- * server (AT_STATX_DONT_SYNC: FUSE answers from its cache). */
+ * server (AT_STATX_DONT_SYNC: FUSE answers from its cache). The file
+ * systems whose close waits for someone (FUSE, NFS, CIFS, Ceph, 9p...)
+ * have no block device: their device number is an anonymous one (major 0),
+ * as tmpfs's is, which goes to a closer too. */
 static bool close_cannot_block(int fd) {
         struct statx stx;
         int domain;
 
         if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0)
                 return false;
+        if (S_ISREG(stx.stx_mode) || S_ISDIR(stx.stx_mode))
+                return stx.stx_dev_major != 0;
         if (S_ISFIFO(stx.stx_mode))
                 return true;
         if (S_ISCHR(stx.stx_mode))

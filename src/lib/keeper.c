@@ -175,6 +175,9 @@ static int keeper_main(void *userdata) {
         (void) raw_syscall1(SYS_close, report);
         if (rep.err != 0)
                 keeper_exit(a, 0);
+        /* The job's first steps ran deep in our stack: those pages go
+         * back while we wait, which may be long. */
+        raw_task_trim(a);
 
         siginfo_t si = {};
         do

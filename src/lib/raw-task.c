@@ -18,11 +18,25 @@
 typedef struct RegionHeader {
         void *region;           /* NULL: the task is a copy of us, with nothing to unmap */
         size_t size;
+        size_t used;            /* the header and the argument */
         _Alignas(16) char arg[];
 } RegionHeader;
 
 static RegionHeader *header_of(void *arg) {
         return (RegionHeader *) ((char *) arg - offsetof(RegionHeader, arg));
+}
+
+void raw_task_trim(void *arg) {
+        RegionHeader *h = header_of(arg);
+        char here;
+        uintptr_t page = 4096;
+        uintptr_t lo = ((uintptr_t) h + h->used + page - 1) & ~(page - 1);
+        /* A page below our frame (its red zone): what lies deeper is dead,
+         * and a page touched again later just comes back zeroed. */
+        uintptr_t hi = ((uintptr_t) &here - page) & ~(page - 1);
+
+        if (h->region && hi > lo)
+                (void) raw_syscall3(SYS_madvise, lo, hi - lo, MADV_DONTNEED);
 }
 
 void raw_task_exit(void *arg, int code) {
@@ -52,6 +66,7 @@ int raw_task_start(int (*fn)(void *arg), const void *arg, size_t arg_size, uint6
         }
         h->region = share_memory ? h : NULL;
         h->size = REGION_SIZE;
+        h->used = sizeof(RegionHeader) + arg_size;
         memcpy(h->arg, arg, arg_size);
 
         struct clone_args args = {

@@ -20,5 +20,10 @@
 int raw_task_start(int (*fn)(void *arg), const void *arg, size_t arg_size, uint64_t flags, pid_t *ret_pid,
                    int *ret_pidfd);
 
+/* Gives the kernel back the pages of the task's stack below the caller's
+ * frame: for a task that goes on living after some deep work, as a keeper
+ * after the job's start. Its memory counts in our resident size. */
+void raw_task_trim(void *arg);
+
 /* Ends the task started with arg (as fn got it), freeing its region. */
 _Noreturn void raw_task_exit(void *arg, int code);
