@@ -65,6 +65,24 @@ fail:
         return r;
 }
 
+/* The launch as spawn.c takes it, into j's leaf. */
+static SpawnParams spawn_params(const cgov_job *j, const JobLaunch *l, const int *stdio) {
+        return (SpawnParams) {
+                .path = l->program,
+                .search_path = l->program ? NULL : spawn_search_path(l->envp),
+                .creds = l->creds,
+                .argv = l->argv,
+                .envp = l->envp,
+                .cwd = l->cwd,
+                .stdio = stdio,
+                .cgroup_fd = j->leaf_fd,
+                .into_cgroup = __atomic_load_n(&j->g->into_cgroup, __ATOMIC_RELAXED),
+                .fn = l->fn,
+                .fn_arg = l->fn_arg,
+                .out_fd = l->out_fd,
+        };
+}
+
 static int job_spawn(cgov_job *j, const JobLaunch *l) {
         _cleanup_close_ int devnull = -EBADF;
         int stdio[3];
@@ -85,20 +103,7 @@ static int job_spawn(cgov_job *j, const JobLaunch *l) {
                 }
         }
 
-        SpawnParams sp = {
-                .path = l->program,
-                .search_path = l->program ? NULL : spawn_search_path(l->envp),
-                .creds = l->creds,
-                .argv = l->argv,
-                .envp = l->envp,
-                .cwd = l->cwd,
-                .stdio = l->stdio ? stdio : NULL,
-                .cgroup_fd = j->leaf_fd,
-                .into_cgroup = __atomic_load_n(&j->g->into_cgroup, __ATOMIC_RELAXED),
-                .fn = l->fn,
-                .fn_arg = l->fn_arg,
-                .out_fd = l->out_fd,
-        };
+        SpawnParams sp = spawn_params(j, l, l->stdio ? stdio : NULL);
         j->start_usec = now_usec();
         r = spawn_in_cgroup(&sp, &j->pid, &j->pidfd);
         if (r == -ENOSYS && sp.into_cgroup && !sp.fn) {
@@ -113,17 +118,7 @@ static int job_spawn(cgov_job *j, const JobLaunch *l) {
 /* The keeper gets the launch as it is (it opens /dev/null for the stdio
  * fds that are -1 itself), and reads it until it reports: the job owns it. */
 static int job_spawn_keeper(cgov_job *j, const JobLaunch *l) {
-        SpawnParams sp = {
-                .path = l->program,
-                .search_path = l->program ? NULL : spawn_search_path(l->envp),
-                .creds = l->creds,
-                .argv = l->argv,
-                .envp = l->envp,
-                .cwd = l->cwd,
-                .stdio = l->stdio,
-                .cgroup_fd = j->leaf_fd,
-                .into_cgroup = __atomic_load_n(&j->g->into_cgroup, __ATOMIC_RELAXED),
-        };
+        SpawnParams sp = spawn_params(j, l, l->stdio);
         j->start_usec = now_usec();
         /* j->pid is the job's main process, which the keeper reports. */
         return keeper_start(&sp, &j->keeper_pid, &j->pidfd, &j->report_fd, &j->report_write_fd);
