@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <pwd.h>
 #include <search.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ static void ended_unlink(Daemon *d, DaemonJob *j) {
 
 /* Forgets an ended job, and its record. */
 static void job_drop(Daemon *d, DaemonJob *j) {
+        assert(!j->waiters); /* each would be left pointing at it */
         UserCount *u = user_count(d, j->owner);
         if (u && u->results > 0)
                 u->results--;
@@ -507,14 +509,12 @@ static void job_ended(Daemon *d, cgov_job *job) {
         j->spec_bytes = 0;
         ended_append(d, j);
         job_log_end(j);
-        /* Its submitter was told it could not start, and got no id. */
-        if (j->unannounced) {
-                job_drop(d, j);
-                return;
-        }
 
-        /* Every parked Wait gets the result; the owner's collects it. */
-        bool collected = false;
+        /* Every parked Wait gets the result; the owner's collects it. A job
+         * whose submitter was told it could not start, and so got no id,
+         * has Waits only from an owner that guessed the id: they are
+         * answered all the same, and nothing is kept. */
+        bool collected = j->unannounced;
         while (j->waiters) {
                 Connection *c = j->waiters;
                 bool owner = c->who.uid == j->owner;
