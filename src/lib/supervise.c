@@ -251,9 +251,12 @@ static void job_keeper_reported(cgov_job *j) {
                 return;
         }
         if (r < 0) {
-                /* The keeper ends now; job_main_ended() tells the rest. */
+                /* The keeper ends now; job_main_ended() tells the rest. Its
+                 * report may come after we gave up on the start (its child
+                 * died of our kill: ECHILD), and then says nothing new. */
                 pthread_mutex_lock(&j->g->lock);
-                j->start_error = r == -ECHILD ? 0 : r;
+                if (j->start_error == 0 && r != -ECHILD)
+                        j->start_error = r;
                 pthread_mutex_unlock(&j->g->lock);
                 return;
         }
