@@ -390,6 +390,7 @@ _public_ void cgov_close(cgov *g) {
         g->jobs = NULL;
         g->incoming = NULL;
         pthread_mutex_unlock(&g->lock);
+        jobs_end_starts(jobs);
         for (cgov_job *j = jobs, *next; j; j = next) {
                 next = j->next;
                 /* Queued jobs are discarded: they never start. */

@@ -283,6 +283,13 @@ int job_watch_exit(cgov_job *j);
 /* The supervisor: the exits epoll is readable. */
 int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 void job_detach(cgov_job *j);                   /* cgov_close: stop supervising, keep running */
+/* cgov_close, before the jobs go: a keeper starting one reads the job's
+ * launch (the process it starts shares our memory until it execs), so each
+ * gets KEEPER_CLOSE_GRACE_USEC to finish; a start still under way then (its
+ * cwd on a FUSE mount that never answers, say) is given up: its leaf and its
+ * keeper are killed. Whatever happened is what re-adoption finds. */
+void jobs_end_starts(cgov_job *jobs);
+#define KEEPER_CLOSE_GRACE_USEC (1000 * UINT64_C(1000))
 
 /* The exits epoll's events (supervise.c): a job's (or its keeper's) pidfd
  * carries the job; a keeper's report pipe the job | EXITS_TAG_REPORT; a

@@ -491,6 +491,47 @@ fail:
         return r;
 }
 
+/* Is j's keeper still starting it, reading its launch? */
+static bool keeper_busy(const cgov_job *j) {
+        struct pollfd p[2] = { { .fd = j->report_fd, .events = POLLIN }, { .fd = j->pidfd, .events = POLLIN } };
+
+        if (!j->keeper || j->report_fd < 0)
+                return false;
+        /* Reported, or gone (pidfds are readable once the process exits). */
+        return poll(p, 2, 0) == 0;
+}
+
+/* Waits until no keeper of these jobs is starting one, or until deadline;
+ * true when none is. */
+static bool keepers_settle(cgov_job *jobs, uint64_t deadline) {
+        for (;;) {
+                bool busy = false;
+                for (cgov_job *j = jobs; j; j = j->next)
+                        busy = busy || keeper_busy(j);
+                if (!busy)
+                        return true;
+                if (now_usec() >= deadline)
+                        return false;
+                (void) poll(NULL, 0, 5);
+        }
+}
+
+void jobs_end_starts(cgov_job *jobs) {
+        if (keepers_settle(jobs, now_usec() + KEEPER_CLOSE_GRACE_USEC))
+                return;
+        for (cgov_job *j = jobs; j; j = j->next)
+                if (keeper_busy(j)) {
+                        /* The process being started is born in the leaf (keepers
+                         * need 5.9, CLONE_INTO_CGROUP is 5.7): once the kill is
+                         * pending there it runs no more of its own code. */
+                        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                        (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+                }
+        /* Killed keepers die at once; a longer wait means a kernel that
+         * cannot kill them, and then nothing we could do would help. */
+        (void) keepers_settle(jobs, UINT64_MAX);
+}
+
 void job_detach(cgov_job *j) {
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->drain_source = sd_event_source_disable_unref(j->drain_source);

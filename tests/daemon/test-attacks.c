@@ -3,6 +3,7 @@
  * user can make on the real daemon over its real socket, on a real kernel,
  * and asserts that it neither crashes, freezes nor starves the daemon, and
  * that nothing the attack touched is lost. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -15,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "daemon-fixture.h"
@@ -729,6 +731,97 @@ Test(attacks, a_wait_for_the_id_of_a_job_that_could_not_start_is_answered) {
 
         kill(hang, SIGKILL);
         waitpid(hang, NULL, 0);
+        dx_assert_serving(1000);
+}
+
+/* The one job leaf of shared/group, into path. */
+static bool group_leaf(char *path, size_t size) {
+        char dir[4120];
+        snprintf(dir, sizeof dir, "%s/shared/group", fx_root);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        bool found = false;
+        while (d && !found && (de = readdir(d)))
+                if (de->d_type == DT_DIR && strchr(de->d_name, '@')) {
+                        snprintf(path, size, "%s/%s", dir, de->d_name);
+                        found = true;
+                }
+        if (d)
+                closedir(d);
+        return found;
+}
+
+/* Whether pid is gone (or a zombie: it runs no more). */
+static bool process_gone(pid_t pid) {
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return true;
+        bool zombie = fgets(buf, sizeof buf, f) && strrchr(buf, ')') && strrchr(buf, ')')[2] == 'Z';
+        fclose(f);
+        return zombie;
+}
+
+/* Whether pid has a SIGKILL pending: it runs none of its own code again. */
+static bool sigkill_pending(pid_t pid) {
+        char path[64], line[256];
+        bool pending = false;
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return true; /* gone */
+        while (fgets(line, sizeof line, f)) {
+                unsigned long long mask;
+                if ((sscanf(line, "SigPnd: %llx", &mask) == 1 || sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
+                    (mask & (1ULL << (SIGKILL - 1))))
+                        pending = true;
+        }
+        fclose(f);
+        return pending;
+}
+
+/* cgovd stopped while a tenant's job is being started in a cwd that never
+ * answers. The process being started (and its keeper) share cgovd's memory
+ * until it execs, and once read the job's launch after the daemon had freed
+ * it (found by the fuzzer). A stop now gives such a start a second, then
+ * kills it: its keeper is gone, and what it started, stuck in the tenant's
+ * mount, runs no more of its code; nothing is left once the mount goes. */
+Test(attacks, a_stop_while_a_start_hangs_gives_the_start_up) {
+        char leaf[4500], who[64] = "";
+        int answer;
+
+        pid_t hang = start_fuse_hang(DX_USER_B, NULL);
+        pid_t tenant = submit_in_hanging_cwd(hang, &answer);
+        cr_assert(group_leaf(leaf, sizeof leaf), "no leaf for the starting job:\n%s", dx_daemon_log());
+        cr_assert_gt(getxattr(leaf, "user.cgov.keeper", who, sizeof who - 1), 0, "%s: no keeper recorded", leaf);
+        pid_t keeper = (pid_t) atoi(who);
+        cr_assert(!process_gone(keeper));
+
+        dx_stop_daemon(SIGTERM);
+        bool gone = false;
+        for (int i = 0; i < 100 && !(gone = process_gone(keeper)); i++)
+                usleep(100000);
+        cr_assert(gone, "keeper %d still runs after the daemon stopped:\n%s", (int) keeper, dx_daemon_log());
+        char procs[256] = "";
+        cr_assert_not_null(fx_read(leaf, "cgroup.procs", procs, sizeof procs));
+        for (char *p = procs, *end; *p; p = end) {
+                pid_t pid = (pid_t) strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                cr_assert(sigkill_pending(pid), "process %d of the given-up start is not killed", (int) pid);
+        }
+        close(answer);
+        cr_assert_eq(waitpid(tenant, NULL, 0), tenant);
+
+        /* Once the mount goes, the next daemon finds nothing left to do. */
+        kill(hang, SIGKILL);
+        waitpid(hang, NULL, 0);
+        dx_start_daemon();
+        bool clean = false;
+        for (int i = 0; i < 200 && !(clean = fx_count_leaves(fx_root) == 0); i++)
+                usleep(50000);
+        cr_assert(clean, "a job leaf is left:\n%s", dx_daemon_log());
         dx_assert_serving(1000);
 }
 
