@@ -38,7 +38,7 @@ typedef struct CloserArgs {
         int fds[BATCH_MAX];
 } CloserArgs;
 
-static int closer_main(void *arg) {
+_raw_task_code_ static int closer_main(void *arg) {
         CloserArgs *a = arg;
         uint64_t all = UINT64_MAX;
 

@@ -42,7 +42,7 @@ typedef struct KeeperArgs {
         pid_t governor;
 } KeeperArgs;
 
-_noreturn_ static void keeper_exit(KeeperArgs *a, int code) {
+_noreturn_ _raw_task_code_ static void keeper_exit(KeeperArgs *a, int code) {
         raw_task_exit(a, code);
 }
 
@@ -103,7 +103,7 @@ static uint64_t start_time_of(const char *stat_path) {
         return v;
 }
 
-static int keeper_main(void *userdata) {
+_raw_task_code_ static int keeper_main(void *userdata) {
         KeeperArgs *a = userdata;
         KeeperReport rep = {};
         uint64_t all = UINT64_MAX;

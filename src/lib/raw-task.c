@@ -39,7 +39,7 @@ void raw_task_trim(void *arg) {
                 (void) raw_syscall3(SYS_madvise, lo, hi - lo, MADV_DONTNEED);
 }
 
-void raw_task_exit(void *arg, int code) {
+_raw_task_code_ void raw_task_exit(void *arg, int code) {
         RegionHeader *h = header_of(arg);
         if (h->region)
                 clone_vm_unmap_exit(h->region, h->size, code);
