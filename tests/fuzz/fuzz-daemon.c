@@ -705,9 +705,11 @@ static void conn_send(Conn *c, const char *s, size_t len) {
         conn_io(c, (size_t) (c - conns));
 }
 
-/* Every message sent was answered (or the connection is past judging). */
+/* Every message sent was answered (or the connection is past judging). One
+ * we shut down is not settled before the daemon has read what came before
+ * the end (a Submit, say) and hung up, or answered all. */
 static bool conn_answered(const Conn *c) {
-        if (c->fd < 0 || c->shut || c->eof || c->lost)
+        if (c->fd < 0 || c->eof || c->lost)
                 return true;
         return c->out.len == 0 && c->replies >= c->nuls;
 }
