@@ -7,7 +7,9 @@
  *
  * Output, one line per way (tab-separated):
  *   cycle <way> <median µs per cycle> <median ratio> <lowest ratio> <highest ratio> */
+#include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@ extern char **environ;
 
 static struct {
         unsigned rounds, jobs;
-        const char *root, *address, *pool, *cgov_command, *cgexec_group;
+        const char *root, *address, *pool, *cgov_command, *cgexec_group, *records_dir;
         bool accounting_only;
 } arg = {
         .rounds = 15,
@@ -79,6 +81,29 @@ static void cycle_cli(void) {
                                     "--pool", (char *) arg.pool, "--", TRUE_PATH, NULL });
 }
 
+/* Not a way of running a job: what cgovd adds to one whose result it must
+ * keep (a detached job, or one that waits in a queue), the record written
+ * as records.c writes it (a new file renamed over the old) and removed
+ * when its owner collects the result. */
+static void cycle_record(void) {
+        static uint64_t id;
+        static const char text[] =
+                "{\"id\":1025,\"uid\":1001,\"user\":\"tenant\",\"pool\":\"shared/bench\",\"name\":\"job\","
+                "\"argv0\":\"true\",\"state\":\"ended\",\"result\":{\"outcome\":\"exited\",\"exitStatus\":0,"
+                "\"memoryPeak\":262144,\"cpuUsec\":812,\"wallUsec\":1904,\"pidsPeak\":1}}";
+        static int dfd = -1;
+        char name[32], tmp[40];
+
+        if (dfd < 0 && (dfd = open(arg.records_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                bench_die("%s: %m", arg.records_dir);
+        snprintf(name, sizeof name, "%" PRIu64, ++id);
+        snprintf(tmp, sizeof tmp, ".%s.new", name);
+        int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0 || write(fd, text, sizeof text - 1) != (ssize_t) (sizeof text - 1) || close(fd) < 0 ||
+            renameat(dfd, tmp, dfd, name) < 0 || unlinkat(dfd, name, 0) < 0)
+                bench_die("a record in %s: %m", arg.records_dir);
+}
+
 static void cycle_cgexec(void) {
         spawn_and_wait((char *[]) { "cgexec", "-g", (char *) arg.cgexec_group, TRUE_PATH, NULL });
 }
@@ -97,13 +122,14 @@ static const struct way {
         { "cli", cycle_cli },
         { "cgexec", cycle_cgexec },
         { "systemd-run", cycle_systemd_run },
+        { "record", cycle_record },
 };
 
 static const struct way *way_find(const char *name) {
         for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++)
                 if (strcmp(ways[i].name, name) == 0)
                         return &ways[i];
-        bench_die("no way of running a job called '%s' (floor, embedded, client, cli, cgexec, systemd-run)", name);
+        bench_die("no way of running a job called '%s' (floor, embedded, client, cli, cgexec, systemd-run, record)", name);
 }
 
 static void open_governors(const struct way **sel, size_t n) {
@@ -143,12 +169,14 @@ static void open_governors(const struct way **sel, size_t n) {
                                 bench_die("cgov_pool_find(%s): %s", arg.pool, cgov_strerror(r));
                 } else if (sel[i]->cycle == cycle_cgexec && !arg.cgexec_group)
                         bench_die("cgexec needs --cgexec-group CONTROLLER:PATH");
+                else if (sel[i]->cycle == cycle_record && !arg.records_dir)
+                        bench_die("record needs --records-dir DIR");
         }
 }
 
 static void help(void) {
         printf("bench-cycle [OPTIONS] WAY...\n"
-               "WAY: floor embedded client cli cgexec systemd-run (floor is always measured)\n"
+               "WAY: floor embedded client cli cgexec systemd-run record (floor is always measured)\n"
                "  --rounds N          rounds, each running every way in turn (15)\n"
                "  --jobs N            cycles per way and round (40)\n"
                "  --root CGROUP       the embedded governor's root\n"
@@ -156,11 +184,12 @@ static void help(void) {
                "  --address SOCKET    cgovd's socket, for client and cli\n"
                "  --pool PATH         cgovd's pool to run in, for client and cli (bench)\n"
                "  --cgov PATH         the cgov command, for cli (cgov)\n"
-               "  --cgexec-group G    cgexec's -g argument, for cgexec\n");
+               "  --cgexec-group G    cgexec's -g argument, for cgexec\n"
+               "  --records-dir DIR   where record writes its files (on cgovd's state directory's file system)\n");
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_ROUNDS = 0x100, ARG_JOBS, ARG_ROOT, ARG_ACCOUNTING, ARG_ADDRESS, ARG_POOL, ARG_CGOV, ARG_CGEXEC };
+        enum { ARG_ROUNDS = 0x100, ARG_JOBS, ARG_ROOT, ARG_ACCOUNTING, ARG_ADDRESS, ARG_POOL, ARG_CGOV, ARG_CGEXEC, ARG_RECORDS };
         static const struct option options[] = {
                 { "rounds", required_argument, NULL, ARG_ROUNDS },
                 { "jobs", required_argument, NULL, ARG_JOBS },
@@ -170,6 +199,7 @@ int main(int argc, char *argv[]) {
                 { "pool", required_argument, NULL, ARG_POOL },
                 { "cgov", required_argument, NULL, ARG_CGOV },
                 { "cgexec-group", required_argument, NULL, ARG_CGEXEC },
+                { "records-dir", required_argument, NULL, ARG_RECORDS },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -187,6 +217,7 @@ int main(int argc, char *argv[]) {
                 case ARG_POOL: arg.pool = optarg; break;
                 case ARG_CGOV: arg.cgov_command = optarg; break;
                 case ARG_CGEXEC: arg.cgexec_group = optarg; break;
+                case ARG_RECORDS: arg.records_dir = optarg; break;
                 case 'h': help(); return 0;
                 default: return 2;
                 }
