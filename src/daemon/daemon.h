@@ -222,6 +222,7 @@ struct DaemonJob {
         Connection *tied;            /* queued, not detached: it never starts if this closes first */
         bool unannounced;            /* refused to its submitter (it could not start): no id was given */
         bool recorded;               /* has a record in the state directory (records.c) */
+        bool start_logged;           /* "started" is said (and recorded, if it waited in a queue) */
         DaemonJob *eprev, *enext;    /* Daemon.ended_* */
 };
 

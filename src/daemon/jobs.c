@@ -262,6 +262,7 @@ static json_object *submit_reply(DaemonJob *dj, const JobInfo *info) {
 
 static void log_start(DaemonJob *dj, const JobInfo *info) {
         LogFields f = { .pool = dj->pool, .job = info->leaf[0] ? info->leaf : NULL, .user = dj->user };
+        dj->start_logged = info->state != JOB_QUEUED;
         log_full(LOG_INFO, 0, &f, "Job %" PRIu64 " of %s %s in pool %s: %s.", dj->id, dj->user,
                  info->state == JOB_QUEUED ? "queued" : "started", dj->pool, dj->argv0);
 }
@@ -352,8 +353,9 @@ static void job_changed(Daemon *d, cgov_job *job) {
         untie(dj);
         if (dj->submitter)
                 submitter_answer(d, dj, &info);
-        else if (info.start_error == 0) {
-                /* It waited in the queue. */
+        else if (info.start_error == 0 && !dj->start_logged) {
+                /* It waited in the queue. (One whose keeper reported before
+                 * jobs_submitted() looked was answered as running.) */
                 log_start(dj, &info);
                 records_write(d, dj, "started"); /* its leaf stands in now; the record says it started */
         }
@@ -363,7 +365,9 @@ void jobs_restore(Daemon *d, DaemonJob *rec, const char *state) {
         DaemonJob *j = jobs_find(d, rec->id);
 
         if (j) {
-                /* Re-adopted from the tree, which knows all but this. */
+                /* Re-adopted from the tree, which knows all but this. The
+                 * record stays until the result is collected. */
+                j->recorded = true;
                 if (!j->argv0[0] && rec->argv0) {
                         free(j->argv0);
                         j->argv0 = TAKE_PTR(rec->argv0);
