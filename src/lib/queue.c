@@ -220,8 +220,10 @@ void queue_dispatch(cgov *g) {
                                 pool_settle(j->pool);
                                 job_end_unstarted(j, CGOV_OUTCOME_UNKNOWN, 0, r);
                                 again = true; /* its room is free again */
-                        } else
+                        } else if (r == 0)
                                 job_started(j);
+                        /* 1: its keeper reports how the start went, which
+                         * job_watch() listens for (with the start's deadline). */
                         pthread_mutex_unlock(&g->lock);
                         if (r < 0)
                                 job_unref(j);
