@@ -1600,8 +1600,10 @@ static void check_rest(void) {
                 struct dirent *de;
                 while ((de = readdir(rd)))
                         if (de->d_name[0] != '.') {
+                                char name[256];
+                                snprintf(name, sizeof name, "%s", de->d_name);
                                 closedir(rd);
-                                fail("job record %s/%s left after every result was collected", path, de->d_name);
+                                fail("job record %s/%s left after every result was collected", path, name);
                         }
                 closedir(rd);
         }
