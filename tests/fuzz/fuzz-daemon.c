@@ -1419,13 +1419,20 @@ static int count_fds(bool remember, bool print_new) {
 }
 
 static bool quiet(void *userdata) {
+        size_t open = 0;
         (void) userdata;
         if (!no_jobs(NULL))
                 return false;
-        for (size_t i = 0; i < N_CONN; i++)
+        for (size_t i = 0; i < N_CONN; i++) {
                 if (!conn_answered(&conns[i]))
                         return false;
-        return true;
+                open += conns[i].fd >= 0 && !conns[i].eof;
+        }
+        /* A connection we closed may still hold requests the daemon has
+         * not read (a Submit sent just before), or not even be accepted
+         * yet: it is at rest once it has read them and dropped it. */
+        struct pollfd backlog = { .fd = D->listen_fd, .events = POLLIN };
+        return D->n_connections <= open && poll(&backlog, 1, 0) == 0;
 }
 
 static bool no_connections(void *userdata) {
