@@ -274,6 +274,14 @@ static void job_keeper_reported(cgov_job *j) {
         pthread_mutex_unlock(&j->g->lock);
 }
 
+/* A start given up on: the process being started is born in the leaf
+ * (keepers need 5.9, CLONE_INTO_CGROUP is 5.7), so once the kill is pending
+ * there it runs no more of its own code; the keeper dies with it. */
+static void keeper_start_kill(cgov_job *j) {
+        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+}
+
 static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         cgov_job *j = userdata;
 
@@ -285,8 +293,7 @@ static int on_start_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
                  * job's room meanwhile), but the start has failed now. */
                 j->start_timed_out = true;
                 j->start_error = -ETIMEDOUT;
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-                (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+                keeper_start_kill(j);
                 j->state = JOB_ENDING;
                 if (j->g->job_hook)
                         j->g->job_hook(j, j->g->job_hook_userdata);
@@ -520,13 +527,8 @@ void jobs_end_starts(cgov_job *jobs) {
         if (keepers_settle(jobs, now_usec() + KEEPER_CLOSE_GRACE_USEC))
                 return;
         for (cgov_job *j = jobs; j; j = j->next)
-                if (keeper_busy(j)) {
-                        /* The process being started is born in the leaf (keepers
-                         * need 5.9, CLONE_INTO_CGROUP is 5.7): once the kill is
-                         * pending there it runs no more of its own code. */
-                        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
-                        (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
-                }
+                if (keeper_busy(j))
+                        keeper_start_kill(j);
         /* Killed keepers die at once; a longer wait means a kernel that
          * cannot kill them, and then nothing we could do would help. */
         (void) keepers_settle(jobs, UINT64_MAX);
