@@ -82,7 +82,7 @@ static void closers_start(cgov *g) {
                 int pidfd;
 
                 memcpy(a.fds, g->close_queue + g->n_close_queue - (size_t) a.n, (size_t) a.n * sizeof(int));
-                if (raw_task_start(closer_main, &a, sizeof a, CLONE_FILES, &pid, &pidfd) < 0)
+                if (raw_task_start(closer_main, &a, sizeof a, CLONE_FILES, NULL, &pid, &pidfd) < 0)
                         return; /* out of processes or memory: they wait for the next try */
                 struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT,
                                           .data.u64 = (uint64_t) pidfd << 3 | EXITS_TAG_CLOSER };

@@ -107,6 +107,7 @@ struct cgov_job {
         bool start_timed_out;          /* the keeper did not report within start_timeout_ms */
         int report_fd, report_write_fd; /* the keeper's report pipe, until it reported */
         pid_t keeper_pid;
+        void *keeper_region;           /* its stack, ours again once it is gone (raw-task.h) */
         bool watched_here;             /* its starter waits for it (job_wait_here), not the supervisor */
         uid_t owner;                   /* whom it runs as (recorded, so it survives re-adoption) */
         bool run_as;                   /* creds say whom it runs as (job_submit's creds) */

@@ -121,7 +121,7 @@ static int job_spawn_keeper(cgov_job *j, const JobLaunch *l) {
         SpawnParams sp = spawn_params(j, l, l->stdio);
         j->start_usec = now_usec();
         /* j->pid is the job's main process, which the keeper reports. */
-        return keeper_start(&sp, &j->keeper_pid, &j->pidfd, &j->report_fd, &j->report_write_fd);
+        return keeper_start(&sp, &j->keeper_pid, &j->pidfd, &j->report_fd, &j->report_write_fd, &j->keeper_region);
 }
 
 int job_start(cgov_job *j, const JobLaunch *l) {

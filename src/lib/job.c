@@ -8,6 +8,7 @@
 #include "client.h"
 #include "internal.h"
 #include "macro.h"
+#include "raw-task.h"
 #include "spawn.h"
 #include "strv.h"
 
@@ -85,6 +86,8 @@ void job_unref(cgov_job *j) {
                 return;
         cgov *g = j->g;
         safe_close(j->leaf_fd);
+        /* Its keeper runs on without us (cgov_close): it unmaps its stack. */
+        raw_task_disown(j->keeper_region, j->pidfd);
         safe_close(j->pidfd);
         safe_close(j->report_fd);
         safe_close(j->report_write_fd);

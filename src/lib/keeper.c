@@ -111,11 +111,12 @@ _raw_task_code_ static int keeper_main(void *userdata) {
         pid_t jpid = 0;
         long r;
 
-        /* No handler of the host program runs here; no signal but SIGKILL
-         * stops us from recording the job's end (a write to a pipe nobody
-         * reads any more must not kill us either). The job itself starts
-         * with nothing blocked (spawn.c). */
-        spawn_reset_signals();
+        /* Every signal stays blocked, as raw_task_start() started us: no
+         * handler of the host program runs here, whatever dispositions we
+         * copied from it, and no signal but SIGKILL stops us from
+         * recording the job's end (a write to a pipe nobody reads any more
+         * must not kill us either). The job's process resets them before
+         * it unblocks them (spawn.c). */
         (void) raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, sizeof all);
         (void) raw_syscall5(SYS_prctl, PR_SET_NAME, "cgov-keeper", 0, 0, 0);
 
@@ -225,7 +226,8 @@ bool keeper_supported(void) {
         return raw_syscall3(SYS_pidfd_getfd, -1, 0, 0) == -EBADF && raw_syscall3(SYS_close_range, 1, 0, 0) == -EINVAL;
 }
 
-int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write) {
+int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write,
+                 void **ret_region) {
         int pipefd[2], r;
 
         if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -241,7 +243,7 @@ int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret
                 a.stdio[i] = sp->stdio[i];
         /* Our fd table at first (it leaves it at once), in our cgroup, not
          * the leaf: see keeper.h. */
-        r = raw_task_start(keeper_main, &a, sizeof a, CLONE_FILES, ret_pid, ret_pidfd);
+        r = raw_task_start(keeper_main, &a, sizeof a, CLONE_FILES, ret_region, ret_pid, ret_pidfd);
         if (r < 0) {
                 safe_close(pipefd[0]);
                 safe_close(pipefd[1]);

@@ -16,7 +16,8 @@
  *
  * The keeper shares the governor's memory where it can (x86-64 builds
  * without sanitizers: no page tables copied, as for spawn.c's child), on a
- * stack of its own that it unmaps when it exits, and it leaves the
+ * stack of its own that the governor takes back once the keeper is gone
+ * (raw-task.h: its own unmap would delay the job's end), and it leaves the
  * governor's file descriptor table at once for an empty one of its own,
  * fetching just the fds it needs with pidfd_getfd(): it never holds, so
  * never closes, a file of anyone else.
@@ -39,11 +40,13 @@
 /* Starts the keeper in the leaf, which starts sp (sp->cgroup_fd and
  * sp->into_cgroup are the leaf's; the strings sp points to and the fds it
  * names must stay until the keeper has reported, see below). Returns 0
- * with the keeper's pid and pidfd and the read end of its report pipe
+ * with the keeper's pid and pidfd, the read end of its report pipe
  * (non-blocking), and the write end, which the caller closes once the
  * report came or the keeper ended (the keeper takes its own copy of it
- * from the caller's table). */
-int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write);
+ * from the caller's table); and its stack's region, which the caller takes
+ * back once the keeper is gone, or disowns (raw-task.h). */
+int keeper_start(const SpawnParams *sp, pid_t *ret_pid, int *ret_pidfd, int *ret_report, int *ret_report_write,
+                 void **ret_region);
 
 /* The keeper's report, once the report pipe is readable: 1 with the job's
  * main pid, -errno when it could not be started, 0 when nothing is there

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "keeper.h"
 #include "macro.h"
+#include "raw-task.h"
 #include "spawn.h"
 
 /* The supervisor's side of a running job, all in the supervisor thread:
@@ -176,6 +177,13 @@ static void job_keeper_launched(cgov_job *j) {
         job_copy_free(j->g, &j->copy);
 }
 
+/* Its keeper has exited (its pidfd is readable, or it was reaped): the
+ * keeper's stack is ours again. */
+static void keeper_gone(cgov_job *j) {
+        raw_task_reclaim(j->keeper_region);
+        j->keeper_region = NULL;
+}
+
 /* A job that never started: how. Lock held. */
 static int keeper_start_error(cgov_job *j, int report, int code, int status) {
         if (j->start_timed_out)
@@ -204,6 +212,7 @@ static void job_main_ended(cgov_job *j) {
          * back (cgov_call's fork() child sends SIGCHLD). From here on,
          * `adopted` means "no exit status". */
         j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
+        keeper_gone(j);
         j->result.wall_usec = now_usec() - j->start_usec;
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->start_source = sd_event_source_disable_unref(j->start_source);
@@ -488,6 +497,7 @@ fail:
         job_keeper_launched(j);
         if (!j->adopted)
                 (void) spawn_reap(j->pidfd, &j->wait_code, &j->wait_status);
+        keeper_gone(j);
         pthread_mutex_lock(&j->g->lock);
         j->state = JOB_ENDING;
         pthread_mutex_unlock(&j->g->lock);
