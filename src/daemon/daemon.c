@@ -25,7 +25,8 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         server_done(d);
-        /* The governor first: its thread may still end jobs into the hook. */
+        /* The governor first: it takes its sources off the loop and lets
+         * the jobs run on. */
         cgov_close(d->gov);
         if (d->ended_source || d->ended_fd >= 0)
                 jobs_done(d);
@@ -146,8 +147,8 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         if (r < 0)
                 return r;
 
-        /* Blocked before the governor starts its thread, which inherits the
-         * mask: only the loop's signalfd sees them. */
+        /* Blocked before any other thread or process of ours starts (they
+         * inherit the mask): only the loop's signalfd sees them. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -180,6 +181,7 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
                 .userdata = d,
                 .ids_file = ids_file,
                 .keeper = true,
+                .event = d->event,
         };
         r = governor_open(&d->gov, &opts, &gopts);
         if (r < 0)

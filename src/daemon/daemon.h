@@ -4,8 +4,8 @@
 /* cgovd: one libcgov governor in embedded mode over the delegated subtree,
  * the administrator's policy on top, and tenants served over a Unix socket
  * (docs/protocol.md). Single-threaded: every source lives on one sd-event
- * loop; the governor's own supervisor thread reaches it only through the
- * job-end eventfd.
+ * loop, the governor's too (GovernorOptions.event), so a job's start and
+ * end reach the daemon without a hop between threads.
  *
  *   cgovd.c    main: options, process-wide settings, the loop
  *   daemon.c   the daemon's life: start, signals, sd_notify, reload, stop

@@ -18,10 +18,11 @@
  * the oldest), so that `cgov run --detach` followed by `cgov wait` works and
  * a client that lost its connection can come back for the result.
  *
- * The governor changes jobs on its supervisor thread (a keeper reported
- * that the job started or could not, or the job ended); the job hook only
- * queues them and wakes the loop through an eventfd, so all daemon state is
- * the loop's alone. */
+ * The governor changes jobs in its own callbacks on our loop (a keeper
+ * reported that the job started or could not, or the job ended), with its
+ * lock held; the job hook only queues them and wakes the loop through an
+ * eventfd, and a callback of ours, free to call the governor, acts on
+ * them. */
 
 static int job_cmp(const void *a, const void *b) {
         uint64_t x = ((const DaemonJob *) a)->id, y = ((const DaemonJob *) b)->id;
@@ -417,7 +418,7 @@ void jobs_hook(cgov_job *job, void *userdata) {
                 size_t cap = MAX(d->ended_queue_cap * 2, 64);
                 cgov_job **q = reallocarray(d->ended_queue, cap, sizeof *q);
                 if (!q) {
-                        /* Out of memory on another thread: this job's result
+                        /* Out of memory inside the governor: this job's result
                          * is lost to the daemon (logged nowhere: we cannot
                          * log from here). */
                         pthread_mutex_unlock(&d->ended_lock);

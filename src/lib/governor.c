@@ -85,7 +85,7 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                 (void) job_watch(j);
         }
         if (quit)
-                return sd_event_exit(sd_event_source_get_event(s), 0);
+                return g->attached ? 0 : sd_event_exit(sd_event_source_get_event(s), 0);
         /* Woken for room that came back, a killed waiter, a new one. */
         queue_dispatch(g);
         return 0;
@@ -102,16 +102,22 @@ static void *supervisor_main(void *userdata) {
         return NULL;
 }
 
-static int supervisor_start(cgov *g) {
+/* event: the caller's loop, or NULL for a thread of our own. */
+static int supervisor_start(cgov *g, sd_event *event) {
         sigset_t all, saved;
         int r;
 
         g->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (g->wake_fd < 0)
                 return negative_errno();
-        r = sd_event_new(&g->event);
-        if (r < 0)
-                return r;
+        g->attached = event;
+        if (event)
+                g->event = sd_event_ref(event);
+        else {
+                r = sd_event_new(&g->event);
+                if (r < 0)
+                        return r;
+        }
         r = sd_event_add_io(g->event, &g->wake_source, g->wake_fd, EPOLLIN, on_wake, g);
         if (r < 0)
                 return r;
@@ -129,6 +135,8 @@ static int supervisor_start(cgov *g) {
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_OFF);
+        if (g->attached)
+                return 0;
 
         /* Process-directed signals are the host program's business: the
          * supervisor thread must never be the one that receives them. */
@@ -302,7 +310,7 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
         if (r >= 0)
                 r = ids_init(g);
         if (r >= 0)
-                r = supervisor_start(g);
+                r = supervisor_start(g, gopts->event);
         if (r < 0) {
                 /* Undoes whatever was built, and leaves adopted jobs running. */
                 cgov_close(g);
@@ -380,6 +388,12 @@ _public_ void cgov_close(cgov *g) {
         if (g->thread_started) {
                 governor_wake(g);
                 pthread_join(g->thread, NULL);
+        }
+        if (g->attached) {
+                /* The caller's loop goes on: it must not call us any more. */
+                g->wake_source = sd_event_source_disable_unref(g->wake_source);
+                g->queue_timer = sd_event_source_disable_unref(g->queue_timer);
+                g->exits_source = sd_event_source_disable_unref(g->exits_source);
         }
 
         closers_flush_at_close(g);

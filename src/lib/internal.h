@@ -4,7 +4,7 @@
 /* The governor's objects, shared by the files of src/lib. Everything here is
  * guarded by cgov.lock unless a field says otherwise.
  *
- *   governor.c  open/close, the supervisor thread and its wake-up
+ *   governor.c  open/close, the supervisor (a thread, or the caller's loop) and its wake-up
  *   pool.c      pools: create, find, limits, release, status
  *   slots.c     slots without a process
  *   job.c       the public job calls, and a job's birth and death
@@ -123,7 +123,7 @@ struct cgov_job {
         void *fn_arg;
         int out_fd;                    /* cgov_call: the write end for fn, not owned */
 
-        /* Owned by the supervisor thread only. */
+        /* Owned by the supervisor only (its thread, or the caller's loop). */
         sd_event_source *timeout_source, *drain_source, *start_source;
         unsigned drain_round;
 
@@ -155,15 +155,17 @@ struct cgov {
         char *ids_file;                /* where the mark is kept; NULL: the root's xattr */
         cgov_job *jobs;
 
-        /* The supervisor: one thread running an sd-event loop that watches
-         * every job's pidfd and timers and serves the queues. Other threads
-         * hand it work through `incoming` and the eventfd, since an sd_event
-         * is single-threaded. Every running job's pidfd is in exits_fd, an
+        /* The supervisor: an sd-event loop that watches every job's pidfd
+         * and timers and serves the queues, on a thread of its own, or the
+         * caller's loop (GovernorOptions.event: cgovd's). Other threads hand
+         * it work through `incoming` and the eventfd, since an sd_event is
+         * single-threaded. Every running job's pidfd is in exits_fd, an
          * epoll of its own inside the loop: the thread that starts a job
          * registers it there itself (epoll_ctl() is thread-safe), so a job
          * without a timer starts without waking the supervisor at all. */
         pthread_t thread;
         bool thread_started;
+        bool attached;                 /* event is the caller's (GovernorOptions.event): no thread */
         sd_event *event;
         sd_event_source *wake_source, *queue_timer, *exits_source;
         int wake_fd, exits_fd;
@@ -203,6 +205,13 @@ typedef struct GovernorOptions {
         /* Jobs started with creds (cgovd's) start through keepers (keeper.h)
          * where the kernel has what they need; g->keeper says whether. */
         bool keeper;
+        /* The caller's loop, which then does the supervisor's work: no
+         * thread of the governor's own, and no hop between threads from a
+         * job's end to the loop that answers for it (a wake-up of a thread
+         * costs as much as the rest of that path). The caller serves no
+         * cgov_await() or cgov_run() from that loop's thread (they would
+         * wait for the loop), and calls cgov_close() from it. */
+        sd_event *event;
 } GovernorOptions;
 /* cgov_open with those (gopts may be NULL). */
 int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts);

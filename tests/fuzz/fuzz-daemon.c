@@ -2,7 +2,7 @@
 
 /* libFuzzer target: cgovd itself, stateful. A real daemon runs in this
  * process (daemon_new(), its sd-event loop turned by the harness, the
- * governor's supervisor thread beside it) on a real cgroup v2 directory of
+ * governor's work on that same loop) on a real cgroup v2 directory of
  * its own, and each input is a program that tenants of several uids run
  * against it over real Unix-socket connections: requests pipelined in one
  * write, cut, split, garbage, file descriptors, hang-ups, jobs (real
@@ -423,8 +423,8 @@ static void tmp_cleanup(void) {
 /* ---- helper processes: a connection as another user ------------------------------ */
 
 /* SO_PEERCRED is taken at connect(): a process of each uid connects and
- * hands the socket back with SCM_RIGHTS. Forked before the daemon starts
- * its thread. */
+ * hands the socket back with SCM_RIGHTS. Forked before the daemon
+ * starts. */
 static _noreturn_ void helper_main(int fd, const User *u) {
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
@@ -1624,9 +1624,10 @@ static void check_rest(void) {
                 fail("processes left in %s", cg_root);
 
         if (fd_baseline >= 0) {
-                /* The supervisor thread lets go of an ended job (and the
-                 * copies of its stdio fds) just after it announced the end:
-                 * a moment later than the loop may have collected it. */
+                /* The governor lets go of an ended job (and the copies of
+                 * its stdio fds, through a closer) just after it announced
+                 * the end: a moment later than the loop may have collected
+                 * it. */
                 int n = count_fds(false, false);
                 for (uint64_t until = now_mono() + 2 * UINT64_C(1000000); n != fd_baseline && now_mono() < until;) {
                         loop_once(10);
