@@ -78,13 +78,10 @@ void raw_task_reclaim(void *region) {
 void raw_task_disown(void *region, int pidfd) {
         RegionHeader *h = region;
 
+        /* One that was killed, and so never got to its last step, leaves
+         * it mapped: what it started may still run on it. */
         if (!h)
                 return;
-        /* Gone already (killed, say): it unmapped nothing. */
-        if (task_gone(pidfd, 0)) {
-                raw_task_reclaim(region);
-                return;
-        }
         if (__atomic_exchange_n(&h->state, REGION_SELF, __ATOMIC_ACQ_REL) != REGION_EXITING)
                 return;
         /* It was exiting already, and left the region to us: ours once it is

@@ -32,7 +32,8 @@ int raw_task_start(int (*fn)(void *arg), const void *arg, size_t arg_size, uint6
 void raw_task_reclaim(void *region);
 
 /* We will not wait for the task of this region: it unmaps the region as it
- * exits. pidfd: the task's, for the moment it was exiting already. */
+ * exits. pidfd: the task's, for the moment it was exiting already. (A task
+ * killed before its last step never unmaps it.) */
 void raw_task_disown(void *region, int pidfd);
 
 /* Gives the kernel back the pages of the task's stack below the caller's

@@ -77,6 +77,17 @@ static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
         }
 }
 
+/* Its keeper's stack is ours again: the keeper has exited, and so has
+ * whatever of the job ran on that stack (the job's process, until its
+ * exec). Called when the keeper exited on its own, which it does only once
+ * the job's process has exec'd or ended (it waits for that, as vfork does),
+ * and when the leaf is empty. A keeper killed while it waited leaves the
+ * job's process, which may still be running on the stack, to the leaf. */
+static void keeper_gone(cgov_job *j) {
+        raw_task_reclaim(j->keeper_region);
+        j->keeper_region = NULL;
+}
+
 /* on_supervisor: called by the supervisor thread, which serves the queues
  * next; any other thread wakes it for that. */
 static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
@@ -126,6 +137,7 @@ static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
                 return false;
         /* Any other error leaves the leaf for the next cgov_open to clean;
          * the job is over either way. */
+        keeper_gone(j);
         job_finish(j, oom_kills, on_supervisor);
         return true;
 }
@@ -177,13 +189,6 @@ static void job_keeper_launched(cgov_job *j) {
         job_copy_free(j->g, &j->copy);
 }
 
-/* Its keeper has exited (its pidfd is readable, or it was reaped): the
- * keeper's stack is ours again. */
-static void keeper_gone(cgov_job *j) {
-        raw_task_reclaim(j->keeper_region);
-        j->keeper_region = NULL;
-}
-
 /* A job that never started: how. Lock held. */
 static int keeper_start_error(cgov_job *j, int report, int code, int status) {
         if (j->start_timed_out)
@@ -212,7 +217,8 @@ static void job_main_ended(cgov_job *j) {
          * back (cgov_call's fork() child sends SIGCHLD). From here on,
          * `adopted` means "no exit status". */
         j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
-        keeper_gone(j);
+        if (!j->adopted && code == CLD_EXITED)
+                keeper_gone(j);
         j->result.wall_usec = now_usec() - j->start_usec;
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->start_source = sd_event_source_disable_unref(j->start_source);
