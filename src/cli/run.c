@@ -19,7 +19,7 @@
 
 #include "client-util.h"
 #include "client.h"
-#include "internal.h"
+#include "governor.h"
 #include "macro.h"
 #include "names.h"
 #include "parse-util.h"

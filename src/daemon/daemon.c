@@ -10,7 +10,7 @@
 
 #include "cgroup-fs.h"
 #include "daemon.h"
-#include "internal.h"
+#include "governor.h"
 #include "log.h"
 #include "macro.h"
 
@@ -46,15 +46,10 @@ Daemon *daemon_free(Daemon *d) {
  * pools are counted in place: copying the list (governor_pools) to count it
  * cost an allocation of 8 KiB per job with 1,000 pools. */
 void daemon_update_status(Daemon *d) {
-        size_t n_pools = 0;
-
         if (!getenv("NOTIFY_SOCKET"))
                 return;
-        pthread_mutex_lock(&d->gov->lock);
-        for (size_t i = 0; i < d->gov->n_pools; i++)
-                n_pools += !d->gov->pools[i]->released;
-        pthread_mutex_unlock(&d->gov->lock);
-        (void) sd_notifyf(false, "STATUS=%zu pool(s), %zu job(s), %zu connection(s)", n_pools, jobs_running(d),
+        (void) sd_notifyf(false, "STATUS=%zu pool(s), %zu job(s), %zu connection(s)", governor_pool_count(d->gov),
+                          jobs_running(d),
                           d->n_connections);
 }
 
@@ -190,22 +185,24 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
                                                           "--accounting-only to test without)"
                                        : r == -EBUSY    ? " (other processes live there: run under Delegate=yes or give --cgroup-root)"
                                                         : "");
-        log_info("Governing %s.", d->gov->root);
-        if (!d->gov->keeper)
+        GovernorInfo gi;
+        governor_info(d->gov, &gi);
+        log_info("Governing %s (backend %s).", gi.root, gi.backend);
+        if (!gi.keeper)
                 log_warning("This kernel cannot start jobs through keepers (Linux 5.9 is needed): a tenant's "
                             "path that never answers can hold up the daemon while its job starts, and a job "
                             "that ends while the daemon is down ends with outcome unknown.");
         /* The flag only allows what is missing: controllers that are there
          * are used, and their limits enforced, all the same. */
-        if (!d->gov->have_memory || !d->gov->have_pids)
+        if (!gi.enforces_memory || !gi.enforces_pids)
                 log_warning("Accounting only (--accounting-only): %s has no %s controller, so jobs are admitted "
                             "against the pools' limits but the kernel enforces no %s limit. For testing and "
                             "benchmarks, never for tenants.",
-                            d->gov->root,
-                            !d->gov->have_memory && !d->gov->have_pids ? "memory or pids"
-                            : !d->gov->have_memory ? "memory" : "pids",
-                            !d->gov->have_memory && !d->gov->have_pids ? "memory or tasks"
-                            : !d->gov->have_memory ? "memory" : "tasks");
+                            gi.root,
+                            !gi.enforces_memory && !gi.enforces_pids ? "memory or pids"
+                            : !gi.enforces_memory ? "memory" : "pids",
+                            !gi.enforces_memory && !gi.enforces_pids ? "memory or tasks"
+                            : !gi.enforces_memory ? "memory" : "tasks");
 
         r = jobs_adopt(d);
         if (r < 0)

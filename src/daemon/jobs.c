@@ -8,7 +8,8 @@
 
 #include "daemon.h"
 #include "error.h"
-#include "internal.h"
+#include "governor.h"
+#include "time-util.h"
 #include "log.h"
 #include "macro.h"
 #include "protocol.h"
@@ -149,7 +150,7 @@ int jobs_add(Daemon *d, cgov_job *job, const Identity *who, const char *pool, co
 }
 
 /* A job the governor knew before we did: re-adopted at open. */
-static DaemonJob *job_adopt(Daemon *d, cgov_job *job) {
+static DaemonJob *daemon_job_for(Daemon *d, cgov_job *job) {
         JobInfo info;
 
         job_info(job, &info);
@@ -190,7 +191,7 @@ int jobs_adopt(Daemon *d) {
                         cgov_job_free(v[i]);
                         continue;
                 }
-                if (!job_adopt(d, v[i])) {
+                if (!daemon_job_for(d, v[i])) {
                         cgov_job_free(v[i]);
                         r = -ENOMEM;
                 }
@@ -199,10 +200,6 @@ int jobs_adopt(Daemon *d) {
 }
 
 json_object *jobs_to_json(Daemon *d, DaemonJob *j) {
-        static const char *const states[] = {
-                [JOB_QUEUED] = "queued", [JOB_STARTING] = "starting", [JOB_RUNNING] = "running",
-                [JOB_ENDING] = "ending", [JOB_ENDED] = "ended",
-        };
         JobInfo info = { .state = JOB_ENDED };
         json_object *o = json_object_new_object();
 
@@ -215,7 +212,7 @@ json_object *jobs_to_json(Daemon *d, DaemonJob *j) {
         json_object_object_add(o, "name", j->name ? json_object_new_string(j->name) : NULL);
         json_object_object_add(o, "uid", json_object_new_int64(j->owner));
         json_object_object_add(o, "user", json_object_new_string(j->user));
-        json_object_object_add(o, "state", json_object_new_string(states[info.state]));
+        json_object_object_add(o, "state", json_object_new_string(job_state_to_string(info.state)));
         json_object_object_add(o, "pid", json_object_new_int64(info.pid));
         if (info.leaf[0]) {
                 /* The job's own pool: also right for a pool released meanwhile. */
@@ -481,7 +478,7 @@ static void job_ended(Daemon *d, cgov_job *job) {
                 if (!info.readopted)
                         return;
                 /* Re-adopted and ended before jobs_adopt() saw it. */
-                j = job_adopt(d, job_ref(job));
+                j = daemon_job_for(d, job_ref(job));
                 if (!j) {
                         cgov_job_free(job);
                         log_error("Out of memory: the result of job %" PRIu64 " is lost.", info.id);

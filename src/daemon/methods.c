@@ -4,7 +4,7 @@
 
 #include "daemon.h"
 #include "error.h"
-#include "internal.h"
+#include "governor.h"
 #include "log.h"
 #include "macro.h"
 #include "names.h"
@@ -122,7 +122,9 @@ static int method_get_info(Request *rq) {
         json_object_object_add(o, "uid", json_object_new_int64(rq->who->uid));
         json_object_object_add(o, "gid", json_object_new_int64(rq->who->gid));
         json_object_object_add(o, "user", json_object_new_string(rq->who->name));
-        json_object_object_add(o, "root", json_object_new_string(rq->d->gov->root));
+        GovernorInfo gi;
+        governor_info(rq->d->gov, &gi);
+        json_object_object_add(o, "root", json_object_new_string(gi.root));
         return reply(rq, o);
 }
 
@@ -145,7 +147,9 @@ static json_object *pool_to_json(cgov_pool *p, bool admin) {
         struct cgov_pool_status st;
         if (cgov_pool_status(p, &st) < 0)
                 return NULL;
-        json_object *o = proto_pool_to_json(&st, &p->limits);
+        struct cgov_pool_limits lim;
+        pool_limits(p, &lim);
+        json_object *o = proto_pool_to_json(&st, &lim);
         if (!o)
                 return NULL;
         json_object_object_add(o, "pool", json_object_new_string(cgov_pool_path(p)));

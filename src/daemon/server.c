@@ -8,7 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
-#include "internal.h"
+#include "governor.h"
 #include "log.h"
 #include "macro.h"
 #include "protocol.h"

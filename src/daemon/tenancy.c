@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "internal.h"
+#include "governor.h"
 #include "log.h"
 #include "macro.h"
 #include "names.h"
@@ -513,7 +513,9 @@ static int apply_pool(Daemon *d, const char *path, const PolicyPool *pp) {
         if (r < 0)
                 return log_error_errno(r, "Failed to find pool %s: %m", path);
         /* Re-adopted pools come back with the limits recorded in the tree. */
-        if (limits_equal(&p->limits, &pp->lim))
+        struct cgov_pool_limits now;
+        pool_limits(p, &now);
+        if (limits_equal(&now, &pp->lim))
                 return 0;
         r = cgov_pool_set_limits(p, &pp->lim);
         if (r < 0)
@@ -549,7 +551,7 @@ static int policy_apply(Daemon *d, const Policy *pol) {
                         r = apply_pool(d, path, pp);
                         if (r < 0 && ret == 0)
                                 ret = r;
-                } else if (!pp && !pools[i]->released) {
+                } else if (!pp) {
                         r = cgov_pool_release(pools[i]);
                         if (r < 0)
                                 log_warning_errno(r, "Failed to release pool %s: %m", path);

@@ -229,7 +229,7 @@ int client_pool_find(cgov *g, const char *path, cgov_pool **ret) {
                 }
                 if (p) {
                         p->g = g;
-                        p->fd = -EBADF;
+                        p->cgroup_fd = -EBADF;
                         p->path = strdup(rpath);
                         p->cgroup = strdup(cgroup);
                         if (!p->path || !p->cgroup)

@@ -1,30 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cgroup-fs.h"
-#include "cgroup-root.h"
+#include "backend.h"
 #include "client.h"
 #include "internal.h"
 #include "keeper.h"
 #include "macro.h"
-
-/* Controllers the governor turns on below its root. memory and pids enforce
- * the limits; cpu and io only make cpu.stat/io.stat richer and are skipped
- * where the kernel refuses them (cpu does while realtime threads exist). */
-static const char *const required_controllers[] = { "memory", "pids", NULL };
-static const char *const optional_controllers[] = { "cpu", "io" };
-
-uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 void governor_wake(cgov *g) {
         uint64_t one = 1;
@@ -37,6 +25,8 @@ static void governor_free(cgov *g) {
         for (size_t i = g->n_pools; i > 0; i--)
                 pool_free(g->pools[i - 1]);
         free(g->pools);
+        if (g->backend)
+                g->backend->close(g);
         sd_event_source_unref(g->wake_source);
         sd_event_source_unref(g->queue_timer);
         sd_event_source_unref(g->exits_source);
@@ -150,97 +140,6 @@ static int supervisor_start(cgov *g, sd_event *event) {
         return 0;
 }
 
-/* Opens (creating if missing and permitted) the root and checks it is a
- * delegated cgroup v2 directory. */
-static int root_open(const char *path, int *ret_fd) {
-        _cleanup_free_ char *parent = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        r = cg_path_is_v2(path);
-        if (r == -ENOENT) {
-                /* Only the last component is created, and only inside cgroup2:
-                 * anything else is a typo we should not paper over. */
-                parent = strdup(path);
-                if (!parent)
-                        return -ENOMEM;
-                char *slash = strrchr(parent, '/');
-                if (slash == parent)
-                        slash[1] = '\0';
-                else
-                        *slash = '\0';
-                r = cg_path_is_v2(parent);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return -EMEDIUMTYPE;
-                if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                        return errno == EROFS ? -EACCES : negative_errno();
-                r = 1;
-        }
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -EMEDIUMTYPE;
-
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        r = cg_is_hierarchy_root(fd);
-        if (r < 0)
-                return r;
-        if (r > 0)
-                return -EPERM;
-        if (faccessat(fd, "cgroup.subtree_control", W_OK, AT_EACCESS) < 0 ||
-            faccessat(fd, "cgroup.procs", W_OK, AT_EACCESS) < 0 || faccessat(fd, ".", W_OK, AT_EACCESS) < 0)
-                return (errno == EACCES || errno == EPERM || errno == EROFS) ? -EACCES : negative_errno();
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-/* cgroup v2 lets only leaves hold processes: if we sit in our own root (the
- * systemd Delegate=yes case), we move into supervisor/ before the root can
- * get controllers for its children. */
-static int root_evict_self(int root_fd) {
-        int r = cg_has_process(root_fd, getpid());
-        if (r <= 0)
-                return r;
-        if (mkdirat(root_fd, SUPERVISOR_NAME, 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        _cleanup_close_ int fd = openat(root_fd, SUPERVISOR_NAME, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        return cg_write(fd, "cgroup.procs", "0");
-}
-
-static int root_setup(cgov *g) {
-        char available[256];
-        int r;
-
-        r = cg_read(g->root_fd, "cgroup.controllers", available, sizeof available);
-        if (r < 0)
-                return r;
-        bool memory = cg_list_has(available, "memory"), pids = cg_list_has(available, "pids");
-        if ((!memory || !pids) && !(g->flags & CGOV_OPEN_ACCOUNTING_ONLY))
-                return -EOPNOTSUPP;
-
-        r = root_evict_self(g->root_fd);
-        if (r < 0)
-                return r;
-        r = cg_enable_controllers(g->root_fd, available, required_controllers);
-        if (r < 0)
-                return r;  /* -EBUSY: someone else's processes sit in the root */
-        for (size_t i = 0; i < ELEMENTSOF(optional_controllers); i++) {
-                const char *one[] = { optional_controllers[i], NULL };
-                (void) cg_enable_controllers(g->root_fd, available, one);
-        }
-        g->have_memory = memory;
-        g->have_pids = pids;
-        g->have_kill_file = faccessat(g->root_fd, "cgroup.kill", W_OK, 0) == 0;
-        g->into_cgroup = cg_probe_clone_into_cgroup() > 0;
-        return 0;
-}
-
 cgov *governor_new(unsigned flags) {
         cgov *g = calloc(1, sizeof *g);
         if (!g)
@@ -260,31 +159,8 @@ cgov *governor_new(unsigned flags) {
 
 int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts) {
         static const GovernorOptions none = {};
-        _cleanup_free_ char *root = NULL;
         cgov *g;
         int r;
-
-        if (opts->cgroup_root) {
-                r = cg_root_path_check(opts->cgroup_root);
-                if (r < 0)
-                        return r;
-                root = strdup(opts->cgroup_root);
-                if (!root)
-                        return -ENOMEM;
-                size_t len = strlen(root);
-                while (len > 1 && root[len - 1] == '/')
-                        root[--len] = '\0';
-        } else {
-                r = cg_own_dir(&root);
-                if (r < 0)
-                        return r == -ENOMEDIUM ? -EMEDIUMTYPE : r;
-                /* Already in the supervisor/ leaf of a governed root: the
-                 * same program started again (systemd's DelegateSubgroup=,
-                 * or a re-exec) governs that root, not its own leaf. */
-                char *slash = strrchr(root, '/');
-                if (slash && slash != root && strcmp(slash + 1, SUPERVISOR_NAME) == 0)
-                        *slash = '\0';
-        }
 
         if (!gopts)
                 gopts = &none;
@@ -294,15 +170,13 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
         g->job_hook = gopts->job_hook;
         g->job_hook_userdata = gopts->userdata;
         g->keeper = gopts->keeper && keeper_supported();
-        g->root = TAKE_PTR(root);
+        g->backend = backend_for(opts->flags);
         if (gopts->ids_file && !(g->ids_file = strdup(gopts->ids_file))) {
                 governor_unref(g);
                 return -ENOMEM;
         }
 
-        r = root_open(g->root, &g->root_fd);
-        if (r >= 0)
-                r = root_setup(g);
+        r = g->backend->open(g, opts->cgroup_root);
         /* Pools and running jobs an earlier governor left in this root; the
          * supervisor takes over the jobs as soon as it runs. */
         if (r >= 0)
@@ -348,6 +222,55 @@ int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n) {
         *ret = v;
         *ret_n = n;
         return 0;
+}
+
+void governor_info(cgov *g, GovernorInfo *ret) {
+        *ret = (GovernorInfo) {
+                .backend = g->backend->name,
+                .root = g->root,
+                .keeper = g->keeper,
+                .enforces_memory = g->enforces_memory,
+                .enforces_pids = g->enforces_pids,
+        };
+}
+
+size_t governor_pool_count(cgov *g) {
+        size_t n = 0;
+
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < g->n_pools; i++)
+                n += !g->pools[i]->released;
+        pthread_mutex_unlock(&g->lock);
+        return n;
+}
+
+uint64_t governor_next_job_id(cgov *g) {
+        pthread_mutex_lock(&g->lock);
+        uint64_t id = g->next_job_id;
+        pthread_mutex_unlock(&g->lock);
+        return id;
+}
+
+int governor_check_idle(cgov *g, char *buf, size_t size) {
+        int r = 0;
+
+        pthread_mutex_lock(&g->lock);
+        for (size_t i = 0; i < g->n_pools && r == 0; i++) {
+                cgov_pool *p = g->pools[i];
+                if (p->jobs_running || p->jobs_queued || p->n_waiting || p->queue_head || p->slots_acquired) {
+                        snprintf(buf, size, "pool %s%s: %u running, %u queued, %u waiting here, %u slots acquired",
+                                 p->path, p->released ? " (released)" : "", p->jobs_running, p->jobs_queued,
+                                 p->n_waiting, p->slots_acquired);
+                        r = -EBUSY;
+                }
+        }
+        if (r == 0 && (g->jobs || g->incoming || g->n_waiting)) {
+                snprintf(buf, size, "the governor still has jobs (%s) or waiters (%u)",
+                         g->jobs || g->incoming ? "listed" : "none", g->n_waiting);
+                r = -EBUSY;
+        }
+        pthread_mutex_unlock(&g->lock);
+        return r;
 }
 
 int governor_jobs(cgov *g, cgov_job ***ret, size_t *ret_n) {
@@ -414,12 +337,4 @@ _public_ void cgov_close(cgov *g) {
         for (size_t i = 0; i < g->n_pools; i++)
                 g->pools[i]->queue_head = g->pools[i]->queue_tail = NULL;
         governor_unref(g);
-}
-
-void cgov_testing_disable_clone_into_cgroup(cgov *g) {
-        g->into_cgroup = false;
-}
-
-void cgov_testing_disable_kill_file(cgov *g) {
-        g->have_kill_file = false;
 }

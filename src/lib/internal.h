@@ -8,11 +8,11 @@
  *   pool.c      pools: create, find, limits, release, status
  *   slots.c     slots without a process
  *   job.c       the public job calls, and a job's birth and death
- *   job-start.c leaf creation and spawn
  *   supervise.c the supervisor's side of a running job: exit, timeout, drain
  *   queue.c     admission, the wait queues, round-robin dispatch
  *   call.c      cgov_call: a C function in a forked child under limits
- *   adopt.c     what survives in the cgroup tree (xattrs) and re-adoption
+ *   adopt.c     re-adoption: taking over what the backend finds
+ *   backend*.c  the tree (backend.h): everything that touches a cgroup
  *   keeper.c    a job's keeper: starts it off our threads, records its end
  *   ids.c       job ids that never repeat on a root
  *   closer.c    closing a tenant's files on no thread that serves
@@ -23,10 +23,12 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "backend.h"
 #include "cgov.h"
+#include "governor.h"
 #include "ledger.h"
 #include "names.h"
-#include "spawn.h"
+#include "time-util.h"
 
 #define DEFAULT_JOB_MEMORY (UINT64_C(64) << 20)
 
@@ -34,8 +36,8 @@ struct cgov_pool {
         cgov *g;
         cgov_pool *parent;
         char *path;                    /* "shared/customer-a" */
-        char *cgroup;                  /* absolute directory */
-        int fd;                        /* its directory; closed once removed */
+        char *cgroup;                  /* its cgroup directory (the backend's) */
+        int cgroup_fd;                 /* the backend's; closed once removed */
         struct cgov_pool_limits limits;
         LedgerNode ledger;
         bool released;                 /* cgov_pool_release (or an ancestor's) */
@@ -49,14 +51,6 @@ struct cgov_pool {
         uint64_t jobs_started, jobs_rejected, jobs_oom_killed;
 };
 
-typedef enum JobState {
-        JOB_QUEUED,    /* waits for room; no leaf, no process */
-        JOB_STARTING,  /* admitted; being started (with a keeper: until it reports) */
-        JOB_RUNNING,   /* its main process runs */
-        JOB_ENDING,    /* main process gone; the leaf is being emptied and removed */
-        JOB_ENDED,     /* result final, reservation returned */
-} JobState;
-
 typedef enum JobKill {
         JOB_KILL_NONE,
         JOB_KILL_REQUESTED,  /* cgov_kill, cgov_kill_by_name, cgov_flush */
@@ -65,7 +59,7 @@ typedef enum JobKill {
 
 /* What starting a process needs. For a job started at once it points into
  * the caller's cgov_job_spec; a job that may wait owns copies (JobCopy). */
-typedef struct JobLaunch {
+struct JobLaunch {
         const char *program;           /* argv[0] looked up in PATH */
         char *const *argv;
         char *const *envp;             /* NULL: the caller's environment */
@@ -76,7 +70,7 @@ typedef struct JobLaunch {
         void *fn_arg;
         int out_fd;
         const SpawnCreds *creds;       /* NULL: as the caller */
-} JobLaunch;
+};
 
 typedef struct JobCopy {
         char **argv, **envp, *cwd;
@@ -92,7 +86,7 @@ struct cgov_job {
         char *name;                    /* NULL: unnamed */
         char *program;
         char leaf[NAME_MAX_LEN + 24];  /* "<name>@<id>" */
-        char *cgroup;                  /* absolute leaf directory, once made */
+        char *cgroup;                  /* its cgroup directory, once the backend made it */
         uint64_t memory;               /* the reservation */
         uint32_t pids_max;
         uint64_t timeout_ms;
@@ -113,7 +107,8 @@ struct cgov_job {
         bool run_as;                   /* creds say whom it runs as (job_submit's creds) */
         SpawnCreds creds;              /* with run_as; creds.groups is owned */
         int start_error;               /* a queued job that could not start: -errno */
-        int leaf_fd, pidfd;
+        int cgroup_fd;                 /* the backend's, once made */
+        int pidfd;
         pid_t pid;
         uint64_t start_usec;           /* CLOCK_MONOTONIC */
         int wait_code, wait_status;    /* from waitid(), set by the supervisor */
@@ -138,12 +133,14 @@ struct cgov {
         unsigned n_ref;                /* atomic: the caller's until close, one per job */
         bool closed;
 
-        char *root;                    /* absolute path of the delegated root */
+        /* The tree, through its backend (backend.h), which sets these at open. */
+        const struct BackendOps *backend;
+        void *backend_data;            /* the backend's own */
+        char *root;                    /* the root's cgroup directory */
         int root_fd;
+        bool enforces_memory, enforces_pids; /* limits are enforced, not only counted */
+
         unsigned flags;
-        bool have_memory, have_pids;   /* enabled below the root: limits are written */
-        bool have_kill_file;           /* cgroup.kill (5.14) */
-        bool into_cgroup;              /* clone3(CLONE_INTO_CGROUP) (5.7) works */
         bool keeper;                   /* jobs with creds start through keepers (GovernorOptions) */
 
         cgov_pool **pools;             /* every pool ever made, parents before children */
@@ -190,44 +187,11 @@ struct cgov {
  * embedded and the client mode's open. */
 cgov *governor_new(unsigned flags);
 void governor_unref(cgov *g);
-/* What cgovd asks of a governor beyond struct cgov_options. */
-typedef struct GovernorOptions {
-        /* cgovd serves many jobs from one event loop and cannot block in
-         * cgov_await: job_hook(j, userdata) runs with the governor's lock
-         * held on whichever thread changes j, whenever a job's keeper
-         * reports that it started or could not start, and whenever a job
-         * ends (re-adopted jobs included, even one that ends before
-         * governor_open returns). It must not call into the governor (take
-         * a job_ref and write to an eventfd); job_info() says what happened. */
-        void (*job_hook)(cgov_job *j, void *userdata);
-        void *userdata;
-        const char *ids_file;   /* where the job ids' mark is kept (ids.c); NULL: the root's xattr */
-        /* Jobs started with creds (cgovd's) start through keepers (keeper.h)
-         * where the kernel has what they need; g->keeper says whether. */
-        bool keeper;
-        /* The caller's loop, which then does the supervisor's work: no
-         * thread of the governor's own, and no hop between threads from a
-         * job's end to the loop that answers for it (a wake-up of a thread
-         * costs as much as the rest of that path). The caller serves no
-         * cgov_await() or cgov_run() from that loop's thread (they would
-         * wait for the loop), and calls cgov_close() from it. */
-        sd_event *event;
-} GovernorOptions;
-/* cgov_open with those (gopts may be NULL). */
-int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOptions *gopts);
-/* Every live pool (not released), parents before children; the array is the
- * caller's to free, the handles stay the governor's. */
-int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n);
-/* A reference to every job not yet ended, for a caller that did not submit
- * them (re-adopted ones): each is the caller's to cgov_job_free. */
-int governor_jobs(cgov *g, cgov_job ***ret, size_t *ret_n);
 void governor_wake(cgov *g);
-uint64_t now_usec(void);
 
 /* pool.c */
 void pool_free(cgov_pool *p);
 cgov_pool *pool_lookup(cgov *g, const char *path);   /* live pools only */
-uint64_t pool_job_memory_default(const cgov_pool *p);
 bool pool_within(const cgov_pool *p, const cgov_pool *ancestor);
 int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_pool_limits *lim,
              bool adopt, cgov_pool **ret);
@@ -236,28 +200,6 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
 void pool_settle(cgov_pool *p);
 
 /* job.c */
-/* creds: run as that user (cgovd), argv[0] looked up by the child as them;
- * NULL: as the caller. watch_here: the caller sees a job that starts at once
- * to its end itself, with job_wait_here() (cgov_run). */
-int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *call, const SpawnCreds *creds,
-               bool watch_here,
-               cgov_job **ret, struct cgov_result *res);
-/* A consistent snapshot of a job for cgovd's listings. */
-typedef struct JobInfo {
-        uint64_t id;
-        cgov_pool *pool;
-        uid_t owner;
-        JobState state;
-        pid_t pid;
-        uint64_t memory;
-        uint64_t start_usec;           /* CLOCK_MONOTONIC; 0 while queued */
-        char name[NAME_MAX_LEN + 1];   /* "" when unnamed */
-        char leaf[NAME_MAX_LEN + 24];  /* "" while queued */
-        bool adopted;
-        bool readopted;                /* found in the tree at open, not submitted to us */
-        int start_error;               /* -errno: it could not be started (then ENDING or ENDED) */
-} JobInfo;
-void job_info(cgov_job *j, JobInfo *ret);
 /* Called wherever a job becomes ENDED, lock held: wakes cgov_await, runs
  * the job hook. */
 void job_ended_notify(cgov_job *j);
@@ -275,9 +217,10 @@ void job_copy_free(cgov *g, JobCopy *c);
 void job_list_add(cgov_job *j);
 void chain_add_running(cgov_pool *p, int delta);
 
-/* job-start.c: makes the leaf and starts the process: 0 when it runs, 1 when
- * its keeper starts it (the supervisor learns how it went: job_watch()); on
- * failure nothing of it remains (the reservation is the caller's to return). */
+/* Makes the job's place and starts the process (the backend's job_start):
+ * 0 when it runs, 1 when its keeper starts it (the supervisor learns how it
+ * went: job_watch()); on failure nothing of it remains (the reservation is
+ * the caller's to return). */
 int job_start(cgov_job *j, const JobLaunch *l);
 /* Registers a started job: counters, lists; lock held. */
 void job_started(cgov_job *j);
@@ -311,6 +254,7 @@ void jobs_end_starts(cgov_job *jobs);
 /* closer.c: closes fds a tenant gave us (takes them) without blocking
  * the caller; any thread. */
 void governor_close_fds(cgov *g, const int *fds, size_t n);
+/* closer.c */
 void closer_ended(cgov *g, int pidfd);          /* the supervisor: a closer's pidfd is readable */
 void closers_flush_at_close(cgov *g);           /* cgov_close: everything waiting, at once */
 
@@ -328,10 +272,4 @@ void queue_unlink(cgov_job *j);
 
 /* adopt.c */
 int adopt_tree(cgov *g);                        /* cgov_open: pools and jobs left in the root */
-void adopt_record_pool(const cgov_pool *p);     /* what a later cgov_open needs to find it */
-void adopt_record_job(const cgov_job *j);
 
-/* Test hooks, reachable through the internal library only: force the
- * fallbacks that older kernels need, on a kernel that has the new way. */
-void cgov_testing_disable_clone_into_cgroup(cgov *g);
-void cgov_testing_disable_kill_file(cgov *g);

@@ -8,6 +8,7 @@
 #include "client.h"
 #include "internal.h"
 #include "macro.h"
+#include "string-table.h"
 #include "raw-task.h"
 #include "spawn.h"
 #include "strv.h"
@@ -85,7 +86,7 @@ void job_unref(cgov_job *j) {
         if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return;
         cgov *g = j->g;
-        safe_close(j->leaf_fd);
+        safe_close(j->cgroup_fd);
         /* Its keeper runs on without us (cgov_close): it unmaps its stack. */
         raw_task_disown(j->keeper_region, j->pidfd);
         safe_close(j->pidfd);
@@ -152,6 +153,15 @@ void job_ended_notify(cgov_job *j) {
                 g->job_hook(j, g->job_hook_userdata);
 }
 
+static const char *const job_state_table[] = {
+        [JOB_QUEUED] = "queued",
+        [JOB_STARTING] = "starting",
+        [JOB_RUNNING] = "running",
+        [JOB_ENDING] = "ending",
+        [JOB_ENDED] = "ended",
+};
+DEFINE_STRING_TABLE_TO_STRING(job_state, JobState);
+
 void job_info(cgov_job *j, JobInfo *ret) {
         pthread_mutex_lock(&j->g->lock);
         *ret = (JobInfo) {
@@ -180,7 +190,7 @@ cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref) {
         j->g = g;
         j->pool = p;
         j->n_ref = n_ref;
-        j->leaf_fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
+        j->cgroup_fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
         __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
         return j;
 }
@@ -245,6 +255,26 @@ static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *s
                 .pids_max = spec->pids_max,
                 .creds = j->run_as ? &j->creds : NULL,
         };
+}
+
+int job_start(cgov_job *j, const JobLaunch *l) {
+        j->keeper = j->g->keeper && l->creds && !l->fn;
+        int r = j->g->backend->job_start(j, l);
+        if (r >= 0)
+                /* What a governor opened later needs to re-adopt it. */
+                j->g->backend->record_job(j);
+        return r;
+}
+
+void job_started(cgov_job *j) {
+        j->state = JOB_RUNNING;
+        j->counted_running = true;
+        chain_add_running(j->pool, +1);
+        for (cgov_pool *p = j->pool; p; p = p->parent)
+                p->jobs_started++;
+        /* Killed while it was being started: it dies now that it has a leaf. */
+        if (j->kill == JOB_KILL_REQUESTED)
+                (void) j->g->backend->job_kill(j);
 }
 
 /* Submits a job; `call` is cgov_call's function, NULL for a program. On a
@@ -453,11 +483,11 @@ static bool job_kill_locked(cgov_job *j) {
                  * keeper is starting it in one. */
                 j->kill = JOB_KILL_REQUESTED;
                 if (j->keeper)
-                        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                        (void) j->g->backend->job_kill(j);
                 return true;
         case JOB_RUNNING:
                 j->kill = JOB_KILL_REQUESTED;
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                (void) j->g->backend->job_kill(j);
                 return true;
         default:
                 return false; /* ending on its own, or ended */

@@ -4,17 +4,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cgroup-fs.h"
 #include "client.h"
 #include "internal.h"
 #include "macro.h"
 
-static const char *const pool_controllers[] = { "memory", "pids", NULL };
-
 void pool_free(cgov_pool *p) {
         if (!p)
                 return;
-        safe_close(p->fd);
+        safe_close(p->cgroup_fd);
         free(p->path);
         free(p->cgroup);
         free(p);
@@ -56,6 +53,12 @@ uint64_t pool_job_memory_default(const cgov_pool *p) {
         return DEFAULT_JOB_MEMORY;
 }
 
+void pool_limits(cgov_pool *p, struct cgov_pool_limits *ret) {
+        pthread_mutex_lock(&p->g->lock);
+        *ret = p->limits;
+        pthread_mutex_unlock(&p->g->lock);
+}
+
 static int limits_check(const struct cgov_pool_limits *lim) {
         if (lim->memory_max > CGOV_SIZE_MAX || lim->job_memory_default > CGOV_SIZE_MAX ||
             lim->pids_max > CGOV_PIDS_MAX || lim->queue_timeout_ms > UINT64_MAX / 1000)
@@ -69,18 +72,12 @@ static int limits_check(const struct cgov_pool_limits *lim) {
 /* The kernel's memory.max follows the pool's limit, but never below what
  * running jobs hold: lowering it under them would OOM-kill them. */
 static void pool_sync_memory_max(cgov_pool *p) {
-        if (!p->g->have_memory || !p->memory_max_pending || p->removed)
+        if (!p->memory_max_pending || p->removed)
                 return;
         if (p->limits.memory_max > 0 && p->ledger.memory_reserved > p->limits.memory_max)
                 return;
-        if (cg_write_u64(p->fd, "memory.max", p->limits.memory_max ?: CG_LIMIT_MAX) >= 0)
+        if (p->g->backend->pool_write_memory_max(p) >= 0)
                 p->memory_max_pending = false;
-}
-
-static int pool_write_pids_max(cgov_pool *p) {
-        if (!p->g->have_pids)
-                return 0;
-        return cg_write_u64(p->fd, "pids.max", p->limits.pids_max ?: CG_LIMIT_MAX);
 }
 
 /* A released pool's directory goes once nothing runs in its subtree and its
@@ -94,12 +91,9 @@ static void pool_try_remove(cgov_pool *p) {
                 for (size_t i = 0; i < g->n_pools; i++)
                         if (g->pools[i]->parent == p && !g->pools[i]->removed)
                                 return;
-                const char *name = strrchr(p->path, '/');
-                name = name ? name + 1 : p->path;
-                if (cg_rmdir(p->parent ? p->parent->fd : g->root_fd, name) < 0)
+                if (g->backend->pool_remove(p) < 0)
                         return; /* EBUSY: a job's leaf is still being removed; tried again later */
                 p->removed = true;
-                p->fd = safe_close(p->fd);
         }
 }
 
@@ -109,59 +103,16 @@ void pool_settle(cgov_pool *p) {
         pool_try_remove(p);
 }
 
-/* Makes (or, re-adopting, opens) the pool's directory and writes its limits
- * and its children's controllers. */
-static int pool_make_dir(cgov_pool *p, int parent_fd, const char *name, bool adopt) {
-        char available[256];
-        int r;
-
-        if (!adopt && mkdirat(parent_fd, name, 0755) < 0)
-                return negative_errno(); /* EEXIST: a directory cgov does not know */
-        p->fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (p->fd < 0) {
-                r = negative_errno();
-                goto fail;
-        }
-        /* A re-adopted pool may have jobs that hold more than its limit:
-         * its memory.max follows once they fit (pool_settle). */
-        p->memory_max_pending = true;
-        if (!adopt && p->g->have_memory) {
-                r = cg_write_u64(p->fd, "memory.max", p->limits.memory_max ?: CG_LIMIT_MAX);
-                if (r < 0)
-                        goto fail;
-                p->memory_max_pending = false;
-        }
-        r = pool_write_pids_max(p);
-        if (r < 0)
-                goto fail;
-        /* Children (sub-pools and job leaves) need the controllers for their
-         * own memory.max and pids.max. */
-        r = cg_read(p->fd, "cgroup.controllers", available, sizeof available);
-        if (r < 0)
-                goto fail;
-        r = cg_enable_controllers(p->fd, available, pool_controllers);
-        if (r < 0)
-                goto fail;
-        return 0;
-fail:
-        p->fd = safe_close(p->fd);
-        if (!adopt)
-                (void) cg_rmdir(parent_fd, name);
-        return r;
-}
-
 int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_pool_limits *lim, bool adopt,
              cgov_pool **ret) {
         _cleanup_(pool_freep) cgov_pool *p = NULL;
         cgov_pool **pools;
-        const char *name = strrchr(path, '/');
         int r;
 
-        name = name ? name + 1 : path;
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        p->fd = -EBADF;
+        p->cgroup_fd = -EBADF;
         p->g = g;
         p->parent = parent;
         p->limits = *lim;
@@ -169,16 +120,19 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         p->ledger.memory_max = lim->memory_max;
         p->ledger.max_jobs = lim->max_jobs;
         p->path = strdup(path);
-        if (!p->path || asprintf(&p->cgroup, "%s/%s", g->root, path) < 0)
+        if (!p->path)
                 return -ENOMEM;
         pools = reallocarray(g->pools, g->n_pools + 1, sizeof *pools);
         if (!pools)
                 return -ENOMEM;
         g->pools = pools;
-        r = pool_make_dir(p, parent ? parent->fd : g->root_fd, name, adopt);
+        r = g->backend->pool_make(p, adopt);
         if (r < 0)
                 return r;
-        adopt_record_pool(p);
+        /* A re-adopted pool may have jobs that hold more than its limit:
+         * its memory.max follows once they fit (pool_settle). */
+        p->memory_max_pending = adopt;
+        g->backend->record_pool(p);
         g->pools[g->n_pools++] = p;
         *ret = TAKE_PTR(p);
         return 0;
@@ -261,7 +215,7 @@ _public_ int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *l
         else {
                 struct cgov_pool_limits old = p->limits;
                 p->limits = *lim;
-                r = pool_write_pids_max(p);
+                r = g->backend->pool_write_pids_max(p);
                 if (r < 0)
                         p->limits = old; /* nothing changes on failure */
                 else {
@@ -269,7 +223,7 @@ _public_ int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *l
                         p->ledger.max_jobs = lim->max_jobs;
                         p->memory_max_pending = old.memory_max != lim->memory_max;
                         pool_sync_memory_max(p);
-                        adopt_record_pool(p);
+                        g->backend->record_pool(p);
                 }
         }
         pthread_mutex_unlock(&g->lock);
@@ -302,7 +256,7 @@ _public_ int cgov_pool_release(cgov_pool *p) {
 
 _public_ int cgov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         struct cgov_pool_status s = {};
-        uint64_t v;
+        uint64_t memory, pids;
         int fd;
 
         assert_return(p, -EINVAL);
@@ -323,14 +277,13 @@ _public_ int cgov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         s.jobs_oom_killed = p->jobs_oom_killed;
         /* The kernel's own figures are read outside the lock: they move on
          * their own anyway. A removed pool has none. */
-        fd = p->removed ? -EBADF : fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+        fd = p->removed ? -EBADF : fcntl(p->cgroup_fd, F_DUPFD_CLOEXEC, 3);
         pthread_mutex_unlock(&p->g->lock);
 
         if (fd >= 0) {
-                if (cg_read_u64(fd, "memory.current", &v) >= 0)
-                        s.memory_current = v;
-                if (cg_read_u64(fd, "pids.current", &v) >= 0)
-                        s.pids_current = (uint32_t) MIN(v, UINT32_MAX);
+                p->g->backend->pool_usage(p->g, fd, &memory, &pids);
+                s.memory_current = memory;
+                s.pids_current = (uint32_t) MIN(pids, UINT32_MAX);
                 safe_close(fd);
         }
         *st = s;

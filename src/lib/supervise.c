@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "cgroup-fs.h"
 #include "internal.h"
 #include "keeper.h"
 #include "macro.h"
@@ -24,18 +23,7 @@
 
 
 static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
-        uint64_t v;
-
-        /* Only the files the leaf can have: each try is a system call. */
-        *ret_oom_kills = 0;
-        if (j->g->have_memory && cg_read_u64(j->leaf_fd, "memory.peak", &v) >= 0)
-                j->result.memory_peak = v;
-        if (j->g->have_pids && cg_read_u64(j->leaf_fd, "pids.peak", &v) >= 0)
-                j->result.pids_peak = (uint32_t) MIN(v, UINT32_MAX);
-        if (cg_read_key_u64(j->leaf_fd, "cpu.stat", "usage_usec", &v) >= 0)
-                j->result.cpu_usec = v;
-        if (j->g->have_memory && cg_read_key_u64(j->leaf_fd, "memory.events", "oom_kill", &v) >= 0)
-                *ret_oom_kills = v;
+        j->g->backend->job_stats(j, ret_oom_kills);
 }
 
 static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
@@ -107,7 +95,7 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
                 for (cgov_pool *p = j->pool; p; p = p->parent)
                         p->jobs_oom_killed++;
         j->state = JOB_ENDED;
-        j->leaf_fd = safe_close(j->leaf_fd);
+        j->cgroup_fd = safe_close(j->cgroup_fd);
         j->pidfd = safe_close(j->pidfd);
         j->start_source = sd_event_source_disable_unref(j->start_source);
         job_list_remove(j);
@@ -127,13 +115,12 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* The leaf's stats are read while it still exists, then it goes and the
- * job ends. false: something still runs in it (rmdir says EBUSY; asking it
- * is one system call, reading cgroup.events first would be four). */
+ * job ends. false: something still runs in it. */
 static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
         uint64_t oom_kills;
 
         job_read_stats(j, &oom_kills);
-        if (cg_rmdir(j->pool->fd, j->leaf) == -EBUSY)
+        if (j->g->backend->job_remove(j) == -EBUSY)
                 return false;
         /* Any other error leaves the leaf for the next cgov_open to clean;
          * the job is over either way. */
@@ -162,13 +149,10 @@ static void job_drain_later(cgov_job *j) {
 /* Called from the timer until the leaf is empty and gone. */
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
         cgov_job *j = userdata;
-        int r = cg_is_populated(j->leaf_fd);
+        int r = j->g->backend->job_populated(j);
 
         if (r <= 0 && job_leaf_done(j, true))
                 return 0;
-        /* Without cgroup.kill each round kills what the last one missed. */
-        if (r > 0 && !j->g->have_kill_file)
-                (void) cg_kill(j->leaf_fd, false);
         job_drain_later(j);
         return 0;
 }
@@ -177,7 +161,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
 static void job_main_gone(cgov_job *j) {
         if (job_leaf_done(j, true))
                 return;
-        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        (void) j->g->backend->job_kill(j);
         job_drain_later(j);
 }
 
@@ -242,7 +226,7 @@ static void job_main_ended(cgov_job *j) {
                 }
         }
         if (j->keeper && j->counted_running) {
-                j->adopted = keeper_read_exit(j->leaf_fd, &code, &status) < 0;
+                j->adopted = j->g->backend->job_recorded_exit(j, &code, &status) < 0;
                 if (j->adopted)
                         code = status = 0;
         }
@@ -282,7 +266,7 @@ static void job_keeper_reported(cgov_job *j) {
         if (j->state == JOB_STARTING) {
                 j->pid = jpid;
                 job_started(j);
-                adopt_record_job(j); /* now with its main pid */
+                j->g->backend->record_job(j); /* now with its main pid */
                 if (j->g->job_hook)
                         j->g->job_hook(j, j->g->job_hook_userdata);
         }
@@ -293,7 +277,7 @@ static void job_keeper_reported(cgov_job *j) {
  * (keepers need 5.9, CLONE_INTO_CGROUP is 5.7), so once the kill is pending
  * there it runs no more of its own code; the keeper dies with it. */
 static void keeper_start_kill(cgov_job *j) {
-        (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        (void) j->g->backend->job_kill(j);
         (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
 }
 
@@ -321,7 +305,7 @@ static void job_time_out(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
                 j->kill = JOB_KILL_TIMEOUT;
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+                (void) j->g->backend->job_kill(j);
         }
         pthread_mutex_unlock(&j->g->lock);
 }
@@ -494,8 +478,8 @@ fail:
         pthread_mutex_lock(&j->g->lock);
         j->kill = JOB_KILL_REQUESTED;
         pthread_mutex_unlock(&j->g->lock);
-        while (cg_is_populated(j->leaf_fd) > 0) {
-                (void) cg_kill(j->leaf_fd, j->g->have_kill_file);
+        while (j->g->backend->job_populated(j) > 0) {
+                (void) j->g->backend->job_kill(j);
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
         }
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
@@ -509,7 +493,7 @@ fail:
         pthread_mutex_unlock(&j->g->lock);
         uint64_t oom_kills;
         job_read_stats(j, &oom_kills);
-        (void) cg_rmdir(j->pool->fd, j->leaf);
+        (void) j->g->backend->job_remove(j);
         job_finish(j, oom_kills, true);
         return r;
 }

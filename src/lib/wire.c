@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "macro.h"
+#include "time-util.h"
 #include "wire.h"
 
 /* Where the input buffer starts, and what an idle connection may keep: a
@@ -655,13 +656,6 @@ int wire_flush(Wire *w) {
 }
 
 /* ---- the client's exchange ------------------------------------------------- */
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* 0 when the socket may be ready for events, or -ETIMEDOUT. Errors and
  * hang-ups are left to the next recvmsg()/sendmsg() to report. */

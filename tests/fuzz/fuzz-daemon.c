@@ -106,7 +106,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "internal.h"
+#include "governor.h"
 #include "log.h"
 #include "macro.h"
 
@@ -776,11 +776,12 @@ static void run_budget(Pred pred, void *userdata, uint64_t usec) {
 }
 
 static size_t governor_job_count(void) {
+        _cleanup_free_ cgov_job **v = NULL;
         size_t n = 0;
-        pthread_mutex_lock(&D->gov->lock);
-        for (cgov_job *j = D->gov->jobs; j; j = j->next)
-                n++;
-        pthread_mutex_unlock(&D->gov->lock);
+        if (governor_jobs(D->gov, &v, &n) < 0)
+                fail("governor_jobs: out of memory");
+        for (size_t i = 0; i < n; i++)
+                cgov_job_free(v[i]);
         return n;
 }
 
@@ -790,10 +791,7 @@ static bool no_jobs(void *userdata) {
 }
 
 static uint64_t next_job_id(void) {
-        pthread_mutex_lock(&D->gov->lock);
-        uint64_t id = D->gov->next_job_id;
-        pthread_mutex_unlock(&D->gov->lock);
-        return id;
+        return governor_next_job_id(D->gov);
 }
 
 /* ---- requests ---------------------------------------------------------------------- */
@@ -1371,12 +1369,17 @@ static void dump_state(void) {
                                 i, users[conns[i].user].name, conns[i].nuls, conns[i].replies, conns[i].out.len,
                                 conns[i].shut ? ", shut" : "", conns[i].eof ? ", eof" : "",
                                 conns[i].lost ? ", lost" : "");
-        if (pthread_mutex_trylock(&D->gov->lock) == 0) {
-                static const char *const states[] = { "queued", "starting", "running", "ending", "ended" };
-                for (cgov_job *j = D->gov->jobs; j; j = j->next)
-                        fprintf(stderr, "fuzz-daemon: governor job %" PRIu64 " (%s) in %s: %s, kill %d, pid %d\n",
-                                j->id, j->leaf, j->pool->path, states[j->state], (int) j->kill, (int) j->pid);
-                pthread_mutex_unlock(&D->gov->lock);
+        {
+                _cleanup_free_ cgov_job **v = NULL;
+                size_t n = 0;
+                (void) governor_jobs(D->gov, &v, &n);
+                for (size_t i = 0; i < n; i++) {
+                        JobInfo info;
+                        job_info(v[i], &info);
+                        fprintf(stderr, "fuzz-daemon: governor job %" PRIu64 " (%s) in %s: %s, pid %d\n", info.id,
+                                info.leaf, cgov_pool_path(info.pool), job_state_to_string(info.state), (int) info.pid);
+                        cgov_job_free(v[i]);
+                }
         }
         /* The job a connection waits for is not read: it may be what went
          * wrong. */
@@ -1555,21 +1558,9 @@ static void check_rest(void) {
         if (queued)
                 fail("%zu job end(s) not handled by the loop", queued);
 
-        pthread_mutex_lock(&D->gov->lock);
-        bool jobs = D->gov->jobs || D->gov->incoming;
-        uint32_t waiting = D->gov->n_waiting;
-        for (size_t i = 0; i < D->gov->n_pools; i++) {
-                cgov_pool *p = D->gov->pools[i];
-                if (p->jobs_running || p->jobs_queued || p->n_waiting || p->queue_head || p->slots_acquired) {
-                        pthread_mutex_unlock(&D->gov->lock);
-                        fail("pool %s%s: %u running, %u queued, %u waiting here, %u slots acquired", p->path,
-                             p->released ? " (released)" : "", p->jobs_running, p->jobs_queued, p->n_waiting,
-                             p->slots_acquired);
-                }
-        }
-        pthread_mutex_unlock(&D->gov->lock);
-        if (jobs || waiting)
-                fail("the governor still has jobs (%s) or waiters (%u)", jobs ? "listed" : "none", waiting);
+        char held[256];
+        if (governor_check_idle(D->gov, held, sizeof held) < 0)
+                fail("%s", held);
 
         _cleanup_free_ cgov_pool **pools = NULL;
         size_t n_pools = 0;

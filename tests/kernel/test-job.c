@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "internal.h"
+#include "governor.h"
 
 TestSuite(job, .init = fx_setup, .fini = fx_teardown, .timeout = 60);
 

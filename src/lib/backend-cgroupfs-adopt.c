@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "backend-cgroupfs.h"
+#include "cgroup-fs.h"
+#include "cgroup-records.h"
+#include "cgroup-root.h"
+#include "internal.h"
+#include "keeper.h"
+#include "macro.h"
+
+/* Re-adoption on cgroupfs: the directory names say which directory is a
+ * pool and which a job ("name@id"); their records (cgroup-records.h) say
+ * the rest. Empty leftovers are removed. A job started by a keeper
+ * (keeper.h) leaves more: its keeper's identity and, once its main process
+ * has ended, how it ended; such a leaf is adopted even when it is empty: it
+ * ended while no governor watched, and its end is reported like any other,
+ * with its real exit status. */
+
+static void pool_limits_of(int fd, struct cgov_pool_limits *lim) {
+        uint64_t v;
+
+        if (record_pool_read(fd, lim))
+                return;
+        /* Not recorded: the kernel's copy is all there is. */
+        *lim = (struct cgov_pool_limits) {};
+        if (cg_read_u64(fd, "memory.max", &v) >= 0 && v != CG_LIMIT_MAX)
+                lim->memory_max = v;
+        if (cg_read_u64(fd, "pids.max", &v) >= 0 && v != CG_LIMIT_MAX)
+                lim->pids_max = (uint32_t) MIN(v, CGOV_PIDS_MAX);
+}
+
+/* A job leaf found in a pool: removed if empty, else taken over. */
+static int adopt_leaf(cgov_pool *p, const char *leaf, uint64_t id) {
+        char rec[RECORD_MAX];
+        AdoptedJob a = { .id = id, .leaf = leaf, .pidfd = -EBADF };
+        uint64_t v;
+
+        int fd = openat(p->cgroup_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        (void) record_job_read(fd, &a, rec);
+        if (!a.keeper && cg_is_populated(fd) == 0) {
+                /* An empty leftover: its job ended while no governor watched,
+                 * and nobody recorded how. */
+                safe_close(fd);
+                (void) cg_rmdir(p->cgroup_fd, leaf);
+                return 0;
+        }
+        if (!a.memory && cg_read_u64(fd, "memory.max", &v) >= 0 && v != CG_LIMIT_MAX)
+                a.memory = v;
+        /* A keeper's job: the keeper, if it still runs, is what we watch
+         * (it records the end); else the end is recorded, or unknown. */
+        if (a.keeper)
+                (void) keeper_find(fd, &a.pidfd);
+        /* The recorded main process, if it still lives in this leaf (a pid
+         * alone could have been reused since). */
+        else if (a.pid > 0 && cg_has_process(fd, a.pid) > 0) {
+                a.pidfd = (int) syscall(SYS_pidfd_open, a.pid, 0);
+                if (a.pidfd >= 0 && cg_has_process(fd, a.pid) <= 0)
+                        a.pidfd = safe_close(a.pidfd);
+        } else
+                a.pid = 0;
+        a.cgroup_fd = fd;
+        return job_adopt(p, &a);
+}
+
+/* Pools first, so that a job's pool exists when its leaf is met. */
+static int adopt_dir(cgov *g, cgov_pool *parent, int dfd, const char *prefix) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int fd, r;
+
+        fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        while ((de = readdir(d))) {
+                uint64_t id;
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (parent && job_leaf_parse(de->d_name, &id)) {
+                        if (id >= g->next_job_id)
+                                g->next_job_id = id + 1;
+                        if (strlen(de->d_name) >= NAME_MAX_LEN + 24)
+                                continue; /* not a name cgov makes */
+                        r = adopt_leaf(parent, de->d_name, id);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!pool_segment_is_valid(de->d_name, strlen(de->d_name)))
+                        continue; /* supervisor/, or nothing of ours */
+
+                _cleanup_free_ char *path = NULL;
+                struct cgov_pool_limits lim;
+                cgov_pool *p;
+                if (asprintf(&path, "%s%s%s", prefix, prefix[0] ? "/" : "", de->d_name) < 0)
+                        return -ENOMEM;
+                if (!pool_path_is_valid(path, NULL))
+                        continue; /* deeper than cgov goes: not ours */
+                _cleanup_close_ int pfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (pfd < 0)
+                        return negative_errno();
+                pool_limits_of(pfd, &lim);
+                r = pool_add(g, parent, path, &lim, true, &p);
+                if (r < 0)
+                        return r;
+                r = adopt_dir(g, p, p->cgroup_fd, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroupfs_adopt(cgov *g) {
+        return adopt_dir(g, NULL, g->root_fd, "");
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What must survive the governor, kept in the tree itself, never in a side
+ * file that could go stale: an extended attribute of a pool's directory
+ * holds what the kernel files do not (its max_jobs and queue settings), one
+ * of a job's its reservation, timeout, start, owner, name and main pid.
+ * Every backend's directories are cgroup v2 directories, so any backend
+ * records there. Without user xattrs on cgroupfs (before 5.7) nothing is
+ * recorded, and a re-opened governor knows what the kernel files say. */
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "cgov.h"
+
+void record_pool_write(int fd, const struct cgov_pool_limits *lim);
+/* false when nothing is recorded (*lim untouched). */
+bool record_pool_read(int fd, struct cgov_pool_limits *lim);
+
+void record_job_write(int fd, const cgov_job *j);
+/* Fills a's recorded fields (a->recorded, and a->name pointing into
+ * name_buf); false when nothing is recorded. */
+#define RECORD_MAX 256
+bool record_job_read(int fd, AdoptedJob *a, char name_buf[static RECORD_MAX]);
