@@ -19,7 +19,6 @@
 
 #include "client-util.h"
 #include "client.h"
-#include "governor.h"
 #include "macro.h"
 #include "names.h"
 #include "parse-util.h"
@@ -123,23 +122,6 @@ static void job_freep(cgov_job **j) {
                 cgov_job_free(*j);
 }
 
-/* cgov_await's -errno is the job's start error once the job has ended,
- * else the daemon stayed away past the library's reconnect window (60 s):
- * both may be -ENOENT, so ask the handle which. */
-static bool job_has_ended(cgov_job *j) {
-        JobInfo info;
-
-        job_info(j, &info);
-        return info.state == JOB_ENDED;
-}
-
-static bool job_is_queued(cgov_job *j) {
-        JobInfo info;
-
-        job_info(j, &info);
-        return info.state == JOB_QUEUED;
-}
-
 /* Waits for j and returns the exit status; with interrupts, a signal kills
  * the job and we die of it once the job is gone. */
 static int await_and_report(cgov_job *j, const JobReport *report, bool interrupts) {
@@ -155,7 +137,10 @@ static int await_and_report(cgov_job *j, const JobReport *report, bool interrupt
         if (sig != 0)
                 die_by_signal(sig);
 
-        if (r < 0 && r > -4096 && !job_has_ended(j)) {
+        /* cgov_await's -errno is the job's start error once the job has
+         * ended, else the daemon stayed away past the library's reconnect
+         * window (60 s): both may be -ENOENT, so ask the handle which. */
+        if (r < 0 && r > -4096 && !client_job_ended(j)) {
                 errno = -r;
                 fprintf(stderr,
                         "cgov: lost cgovd while waiting for job %" PRIu64 ": %m; the job may still run "
@@ -398,7 +383,7 @@ int run_main(int argc, char *argv[]) {
                 cli_job_lookup(g, report.id, &report.memory_max, NULL);
         /* Otherwise a person sees nothing happen and cannot tell a wait
          * for room from a hang; scripts' stderr stays clean. */
-        if (isatty(STDERR_FILENO) && job_is_queued(j))
+        if (isatty(STDERR_FILENO) && client_job_queued(j))
                 fprintf(stderr, "cgov: job %" PRIu64 " waits for room in pool %s\n", report.id, cgov_pool_path(p));
         return await_and_report(j, &report, true);
 }

@@ -1,16 +1,70 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 
+#include "api.h"
 #include "client.h"
-#include "internal.h"
 #include "macro.h"
 #include "protocol.h"
+#include "time-util.h"
+#include "wire.h"
 
 extern char **environ;
+
+/* The client's handles: what cgovd said about a pool or a job, and the
+ * connection. Every field is guarded by ClientGov.lock, the connection by
+ * ClientGov.call_lock. */
+typedef struct ClientGov ClientGov;
+
+typedef struct ClientPool {
+        ApiHandle api;                 /* first: api_client */
+        ClientGov *g;
+        char *path, *cgroup;
+        uint32_t slots_acquired;       /* cgov_acquire through this connection */
+} ClientPool;
+
+typedef struct ClientJob {
+        ApiHandle api;                 /* first: api_client */
+        ClientGov *g;
+        uint64_t id;
+        pid_t pid;                     /* 0 until the daemon says */
+        char *cgroup;                  /* set once: cgov_job_cgroup()'s string stays valid */
+        bool queued;                   /* as the daemon last said */
+        bool ended;
+        int start_error;               /* a job that could not start: -errno */
+        struct cgov_result result;
+} ClientJob;
+
+struct ClientGov {
+        ApiHandle api;                 /* first: api_client */
+        unsigned n_ref;                /* atomic: the caller's until close, one per job handle */
+        pthread_mutex_t lock;
+        bool closed;
+        ClientPool **pools;            /* one handle per path, living as long as the governor */
+        size_t n_pools;
+
+        char *address;
+        pthread_mutex_t call_lock;     /* the shared connection: one exchange at a time */
+        Wire *wire;                    /* NULL after a failure: the next call reconnects */
+        unsigned generation;           /* counts reconnections: slots do not survive them */
+        /* Connections of finished Waits, kept for the next: a connection
+         * costs the daemon an accept and a user-database lookup, more than
+         * the Wait itself. Few, since each counts against the user's
+         * connection limit. */
+        Wire *idle[2];
+        size_t n_idle;
+};
+
+/* The handles the API gives us are ours only if api_client made them. */
+static ClientGov *client_of(cgov *g) {
+        return g && api_ops(g) == &api_client ? (ClientGov *) g : NULL;
+}
+#define POOL(p) ((ClientPool *) (p))
+#define JOB(j) ((ClientJob *) (j))
 
 /* A call that does not wait for a job still must not hang forever on a
  * daemon that stopped answering. */
@@ -73,22 +127,21 @@ static bool method_only_reads(const char *method) {
 }
 
 /* Slots were held by the old connection: the daemon returned them. */
-static void forget_slots(cgov *g) {
+static void forget_slots(ClientGov *g) {
         pthread_mutex_lock(&g->lock);
         for (size_t i = 0; i < g->n_pools; i++)
                 g->pools[i]->slots_acquired = 0;
         pthread_mutex_unlock(&g->lock);
 }
 
-int client_call(cgov *g, const char *method, json_object *params, const int *fds, size_t n_fds,
+static int call(ClientGov *c, const char *method, json_object *params, const int *fds, size_t n_fds,
                 json_object **ret, struct cgov_result *res) {
-        Client *c = g->client;
         json_object *request = proto_request(method, params);
         int r;
 
         if (!request)
                 return -ENOMEM;
-        pthread_mutex_lock(&c->lock);
+        pthread_mutex_lock(&c->call_lock);
         for (unsigned attempt = 0;; attempt++) {
                 bool fresh = false;
                 if (!c->wire) {
@@ -96,7 +149,7 @@ int client_call(cgov *g, const char *method, json_object *params, const int *fds
                         if (r < 0)
                                 break;
                         c->generation++;
-                        forget_slots(g);
+                        forget_slots(c);
                         fresh = true;
                 }
                 r = exchange(c->wire, request, fds, n_fds, now_usec() + CALL_TIMEOUT_USEC, ret, res);
@@ -111,83 +164,98 @@ int client_call(cgov *g, const char *method, json_object *params, const int *fds
                 if (fresh || attempt > 0 || !method_only_reads(method))
                         break;
         }
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->call_lock);
         json_object_put(request);
         return r;
 }
 
+int client_call(cgov *g, const char *method, json_object *params, const int *fds, size_t n_fds,
+                json_object **ret, struct cgov_result *res) {
+        ClientGov *c = client_of(g);
+        if (!c) {
+                json_object_put(params);
+                return -EINVAL;
+        }
+        return call(c, method, params, fds, n_fds, ret, res);
+}
+
 /* ---- open and close ------------------------------------------------------------ */
 
-static void drop_idle(Client *c) {
+static void drop_idle(ClientGov *c) {
         while (c->n_idle > 0)
                 wire_free(c->idle[--c->n_idle]);
 }
 
-static void client_free(Client *c) {
-        if (!c)
+static void pool_free(ClientPool *p) {
+        if (!p)
+                return;
+        free(p->path);
+        free(p->cgroup);
+        free(p);
+}
+
+static void client_unref(ClientGov *c) {
+        if (!c || __atomic_sub_fetch(&c->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return;
         wire_free(c->wire);
         drop_idle(c);
+        for (size_t i = 0; i < c->n_pools; i++)
+                pool_free(c->pools[i]);
+        free(c->pools);
         free(c->address);
+        pthread_mutex_destroy(&c->call_lock);
         pthread_mutex_destroy(&c->lock);
         free(c);
 }
 
 int client_open(const struct cgov_options *opts, cgov **ret) {
         json_object *info = NULL, *v;
-        cgov *g;
+        ClientGov *c;
         int r;
 
         if (!opts->address[0] || opts->cgroup_root)
                 return -EINVAL;
-        g = governor_new(opts->flags);
-        if (!g)
+        c = calloc(1, sizeof *c);
+        if (!c)
                 return -ENOMEM;
-        g->client = calloc(1, sizeof *g->client);
-        if (!g->client || !(g->client->address = strdup(opts->address))) {
-                governor_unref(g);
+        c->api.ops = &api_client;
+        c->n_ref = 1;
+        pthread_mutex_init(&c->lock, NULL);
+        pthread_mutex_init(&c->call_lock, NULL);
+        c->address = strdup(opts->address);
+        if (!c->address) {
+                client_unref(c);
                 return -ENOMEM;
         }
-        pthread_mutex_init(&g->client->lock, NULL);
 
-        r = client_call(g, "GetInfo", NULL, NULL, 0, &info, NULL);
-        if (r >= 0) {
-                /* A daemon of another protocol version would misread us. */
-                if (!json_object_object_get_ex(info, "version", &v) || json_object_get_int(v) != PROTO_VERSION)
-                        r = -EPROTO;
-                else if (json_object_object_get_ex(info, "root", &v) && !(g->root = strdup(json_object_get_string(v))))
-                        r = -ENOMEM;
-        }
+        r = call(c, "GetInfo", NULL, NULL, 0, &info, NULL);
+        /* A daemon of another protocol version would misread us. */
+        if (r >= 0 && (!json_object_object_get_ex(info, "version", &v) || json_object_get_int(v) != PROTO_VERSION))
+                r = -EPROTO;
         json_object_put(info);
         if (r < 0) {
-                governor_unref(g);
+                client_unref(c);
                 return r;
         }
-        *ret = g;
+        *ret = (cgov *) c;
         return 0;
 }
 
-void client_close(cgov *g) {
-        pthread_mutex_lock(&g->lock);
-        g->closed = true;
-        pthread_cond_broadcast(&g->job_ended);
-        pthread_mutex_unlock(&g->lock);
-        /* Closing the connection gives back its slots. */
-        pthread_mutex_lock(&g->client->lock);
-        g->client->wire = wire_free(g->client->wire);
-        drop_idle(g->client);
-        pthread_mutex_unlock(&g->client->lock);
-        governor_unref(g);
-}
+static void client_close(cgov *g) {
+        ClientGov *c = (ClientGov *) g;
 
-void client_governor_free(cgov *g) {
-        client_free(g->client);
-        g->client = NULL;
+        __atomic_store_n(&c->closed, true, __ATOMIC_RELEASE);
+        /* Closing the connection gives back its slots. */
+        pthread_mutex_lock(&c->call_lock);
+        c->wire = wire_free(c->wire);
+        drop_idle(c);
+        pthread_mutex_unlock(&c->call_lock);
+        client_unref(c);
 }
 
 /* ---- pools ---------------------------------------------------------------------- */
 
-static json_object *params_pool(const cgov_pool *p) {
+static json_object *params_pool(const ClientPool *p) {
         json_object *o = json_object_new_object();
         if (o && p)
                 json_object_object_add(o, "pool", json_object_new_string(p->path));
@@ -198,57 +266,68 @@ static int get_string(json_object *o, const char *key, const char **ret) {
         return proto_get_string(o, key, ret) < 0 ? -EPROTO : 0;
 }
 
+/* The one handle of a path, made on first sight. Lock held. */
+static ClientPool *pool_handle(ClientGov *c, const char *path, const char *cgroup) {
+        ClientPool *p = NULL;
+
+        for (size_t i = 0; i < c->n_pools; i++)
+                if (strcmp(c->pools[i]->path, path) == 0)
+                        return c->pools[i];
+        ClientPool **v = reallocarray(c->pools, c->n_pools + 1, sizeof *v);
+        if (!v)
+                return NULL;
+        c->pools = v;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return NULL;
+        p->api.ops = &api_client;
+        p->g = c;
+        p->path = strdup(path);
+        p->cgroup = strdup(cgroup);
+        if (!p->path || !p->cgroup) {
+                pool_free(p);
+                return NULL;
+        }
+        c->pools[c->n_pools++] = p;
+        return p;
+}
+
 int client_pool_find(cgov *g, const char *path, cgov_pool **ret) {
+        ClientGov *c = client_of(g);
         json_object *params = json_object_new_object(), *reply = NULL;
         const char *rpath, *cgroup;
-        cgov_pool *p = NULL;
+        ClientPool *p;
         int r;
 
         if (!params)
                 return -ENOMEM;
+        if (!c) {
+                json_object_put(params);
+                return -EINVAL;
+        }
         if (path)
                 json_object_object_add(params, "pool", json_object_new_string(path));
-        r = client_call(g, "FindPool", params, NULL, 0, &reply, NULL);
+        r = call(c, "FindPool", params, NULL, 0, &reply, NULL);
         if (r < 0)
                 return r;
         if (get_string(reply, "pool", &rpath) < 0 || get_string(reply, "cgroup", &cgroup) < 0) {
                 json_object_put(reply);
                 return -EPROTO;
         }
-
-        /* One handle per path, living as long as the governor. */
-        pthread_mutex_lock(&g->lock);
-        for (size_t i = 0; i < g->n_pools; i++)
-                if (strcmp(g->pools[i]->path, rpath) == 0)
-                        p = g->pools[i];
-        if (!p) {
-                cgov_pool **v = reallocarray(g->pools, g->n_pools + 1, sizeof *v);
-                if (v) {
-                        g->pools = v;
-                        p = calloc(1, sizeof *p);
-                }
-                if (p) {
-                        p->g = g;
-                        p->cgroup_fd = -EBADF;
-                        p->path = strdup(rpath);
-                        p->cgroup = strdup(cgroup);
-                        if (!p->path || !p->cgroup)
-                                p = (pool_free(p), NULL);
-                        else
-                                g->pools[g->n_pools++] = p;
-                }
-        }
-        pthread_mutex_unlock(&g->lock);
+        pthread_mutex_lock(&c->lock);
+        p = pool_handle(c, rpath, cgroup);
+        pthread_mutex_unlock(&c->lock);
         json_object_put(reply);
         if (!p)
                 return -ENOMEM;
-        *ret = p;
+        *ret = (cgov_pool *) p;
         return 0;
 }
 
-int client_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
+static int client_pool_status(cgov_pool *pool, struct cgov_pool_status *st) {
+        ClientPool *p = POOL(pool);
         json_object *reply = NULL, *pools;
-        int r = client_call(p->g, "ListPools", params_pool(p), NULL, 0, &reply, NULL);
+        int r = call(p->g, "ListPools", params_pool(p), NULL, 0, &reply, NULL);
         if (r < 0)
                 return r;
         r = -ENOENT; /* released, or no longer ours to see */
@@ -265,6 +344,27 @@ int client_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         return r;
 }
 
+static const char *client_pool_path(cgov_pool *p) {
+        return POOL(p)->path;
+}
+
+static const char *client_pool_cgroup(cgov_pool *p) {
+        return POOL(p)->cgroup;
+}
+
+/* The daemon's policy makes the pools. */
+static int client_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim, cgov_pool **ret) {
+        return -EPERM;
+}
+
+static int client_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim) {
+        return -EPERM;
+}
+
+static int client_pool_release(cgov_pool *p) {
+        return -EPERM;
+}
+
 /* ---- jobs -------------------------------------------------------------------------- */
 
 static json_object *strv_to_json(const char *const *v) {
@@ -277,18 +377,29 @@ static json_object *strv_to_json(const char *const *v) {
         return a;
 }
 
-static cgov_job *job_handle(cgov *g, cgov_pool *p, uint64_t id) {
-        /* The caller's: nothing in this process watches it. */
-        cgov_job *j = job_alloc(g, p, 1);
+/* The caller's: nothing in this process watches it. */
+static ClientJob *job_handle(ClientGov *c, uint64_t id) {
+        ClientJob *j = calloc(1, sizeof *j);
         if (!j)
                 return NULL;
+        j->api.ops = &api_client;
+        j->g = c;
         j->id = id;
-        j->state = JOB_QUEUED;
+        __atomic_add_fetch(&c->n_ref, 1, __ATOMIC_RELAXED);
         return j;
 }
 
+static void client_job_free(cgov_job *job) {
+        ClientJob *j = JOB(job);
+        ClientGov *c = j->g;
+
+        free(j->cgroup);
+        free(j);
+        client_unref(c);
+}
+
 /* Takes what a Submit or GetJob reply says about where the job runs. */
-static void job_update(cgov_job *j, json_object *o) {
+static void job_update(ClientJob *j, json_object *o) {
         const char *cgroup = NULL, *state = NULL;
         int64_t pid = 0;
 
@@ -296,20 +407,21 @@ static void job_update(cgov_job *j, json_object *o) {
         (void) proto_get_string(o, "cgroup", &cgroup);
         (void) proto_get_string(o, "state", &state);
         pthread_mutex_lock(&j->g->lock);
+        if (state)
+                j->queued = strcmp(state, "queued") == 0;
         if (pid > 0)
                 j->pid = (pid_t) pid;
         /* Set once: cgov_job_cgroup()'s string must stay valid. */
         if (cgroup && !j->cgroup)
                 j->cgroup = strdup(cgroup);
-        if (state && j->state != JOB_ENDED && strcmp(state, "queued") != 0)
-                j->state = JOB_RUNNING;
         pthread_mutex_unlock(&j->g->lock);
 }
 
-int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, bool detach, cgov_job **ret,
+int client_submit(cgov_pool *pool, const struct cgov_job_spec *spec, bool detach, cgov_job **ret,
                   struct cgov_result *res) {
         static const int inherit[3] = { 0, 1, 2 };
-        json_object *params = params_pool(p), *reply = NULL, *stdio;
+        ClientPool *p = POOL(pool);
+        json_object *params, *reply = NULL, *stdio;
         _cleanup_free_ char *cwd = NULL;
         const int *io = (spec->flags & CGOV_JOB_STDIO) ? spec->stdio : inherit;
         int fds[3];
@@ -317,6 +429,12 @@ int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, bool detach, c
         uint64_t id;
         int r;
 
+        if (!client_of((cgov *) p->g))
+                return -EINVAL;
+        r = job_spec_check(spec, true);
+        if (r < 0)
+                return r;
+        params = params_pool(p);
         if (!params)
                 return -ENOMEM;
         /* The caller's environment and directory unless the spec names
@@ -351,58 +469,79 @@ int client_submit(cgov_pool *p, const struct cgov_job_spec *spec, bool detach, c
         }
         json_object_object_add(params, "stdio", stdio);
 
-        r = client_call(p->g, "Submit", params, fds, n_fds, &reply, res);
+        r = call(p->g, "Submit", params, fds, n_fds, &reply, res);
         if (r < 0)
                 return r;
         if (proto_get_u64(reply, "id", UINT64_MAX, &id) < 0) {
                 json_object_put(reply);
                 return -EPROTO;
         }
-        cgov_job *j = job_handle(p->g, p, id);
+        ClientJob *j = job_handle(p->g, id);
         if (!j) {
                 json_object_put(reply);
                 return -ENOMEM;
         }
         job_update(j, reply);
         json_object_put(reply);
-        *ret = j;
+        *ret = (cgov_job *) j;
         return 0;
 }
 
+static int client_submit_attached(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret) {
+        struct cgov_result refusal;
+        return client_submit(p, spec, false, ret, &refusal);
+}
+
 int client_job_attach(cgov *g, uint64_t id, cgov_job **ret) {
-        json_object *params = json_object_new_object(), *reply = NULL;
-        const char *path;
-        cgov_pool *p = NULL;
+        ClientGov *c = client_of(g);
+        json_object *params, *reply = NULL;
         int r;
 
+        if (!c)
+                return -EINVAL;
+        params = json_object_new_object();
         if (!params)
                 return -ENOMEM;
         json_object_object_add(params, "id", json_object_new_uint64(id));
-        r = client_call(g, "GetJob", params, NULL, 0, &reply, NULL);
+        r = call(c, "GetJob", params, NULL, 0, &reply, NULL);
         if (r < 0)
                 return r;
-        /* Its pool, when we may see it (an administrator's view of a
-         * tenant's job may not include the tenant's pool). */
-        if (proto_get_string(reply, "pool", &path) >= 0)
-                (void) client_pool_find(g, path, &p);
-        cgov_job *j = job_handle(g, p, id);
+        ClientJob *j = job_handle(c, id);
         if (!j) {
                 json_object_put(reply);
                 return -ENOMEM;
         }
         job_update(j, reply);
         json_object_put(reply);
-        *ret = j;
+        *ret = (cgov_job *) j;
         return 0;
 }
 
 uint64_t client_job_id(cgov_job *j) {
-        return j->id;
+        return api_ops(j) == &api_client ? JOB(j)->id : 0;
 }
 
-static int job_finished(cgov_job *j, struct cgov_result *res) {
+static bool job_flag(cgov_job *job, bool ended) {
+        if (api_ops(job) != &api_client)
+                return false;
+        ClientJob *j = JOB(job);
         pthread_mutex_lock(&j->g->lock);
-        bool ended = j->state == JOB_ENDED;
+        bool v = ended ? j->ended : j->queued && !j->ended;
+        pthread_mutex_unlock(&j->g->lock);
+        return v;
+}
+
+bool client_job_ended(cgov_job *j) {
+        return job_flag(j, true);
+}
+
+bool client_job_queued(cgov_job *j) {
+        return job_flag(j, false);
+}
+
+static int job_finished(ClientJob *j, struct cgov_result *res) {
+        pthread_mutex_lock(&j->g->lock);
+        bool ended = j->ended;
         int r = j->start_error;
         if (ended && r == 0)
                 *res = j->result;
@@ -410,12 +549,12 @@ static int job_finished(cgov_job *j, struct cgov_result *res) {
         return ended ? r : 1;
 }
 
-static void job_set_result(cgov_job *j, const struct cgov_result *res, int start_error) {
+static void job_set_result(ClientJob *j, const struct cgov_result *res, int start_error) {
         pthread_mutex_lock(&j->g->lock);
-        if (j->state != JOB_ENDED) {
+        if (!j->ended) {
                 j->result = *res;
                 j->start_error = start_error;
-                j->state = JOB_ENDED;
+                j->ended = true;
         }
         pthread_mutex_unlock(&j->g->lock);
 }
@@ -423,24 +562,25 @@ static void job_set_result(cgov_job *j, const struct cgov_result *res, int start
 /* A Wait on a connection of its own, so that any number of threads can
  * await at once; across a daemon restart it reconnects and asks again. */
 /* A connection for one Wait: a kept one, or a new one. */
-static int wait_connection(Client *c, Wire **ret, bool *ret_kept) {
-        pthread_mutex_lock(&c->lock);
+static int wait_connection(ClientGov *c, Wire **ret, bool *ret_kept) {
+        pthread_mutex_lock(&c->call_lock);
         *ret_kept = c->n_idle > 0;
         if (*ret_kept)
                 *ret = c->idle[--c->n_idle];
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->call_lock);
         return *ret_kept ? 0 : client_connect(c->address, ret);
 }
 
-static void wait_connection_done(Client *c, Wire *w) {
-        pthread_mutex_lock(&c->lock);
+static void wait_connection_done(ClientGov *c, Wire *w) {
+        pthread_mutex_lock(&c->call_lock);
         if (c->n_idle < ELEMENTSOF(c->idle))
                 c->idle[c->n_idle++] = TAKE_PTR(w);
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->call_lock);
         wire_free(w);
 }
 
-int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
+static int client_await(cgov_job *job, int64_t timeout_ms, struct cgov_result *res) {
+        ClientJob *j = JOB(job);
         uint64_t deadline = timeout_ms >= 0 ? now_usec() + (uint64_t) timeout_ms * 1000 : 0;
         uint64_t lost_since = 0;
         int r;
@@ -449,9 +589,8 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
                 r = job_finished(j, res);
                 if (r <= 0)
                         return r;
-                if (j->g->closed)
+                if (__atomic_load_n(&j->g->closed, __ATOMIC_ACQUIRE))
                         return -ESHUTDOWN;
-
                 /* Each Wait asks for at most WAIT_CHUNK_MS: a daemon that
                  * answers neither the job's end nor that timeout (within a
                  * margin) is gone, even when its socket stays open (a
@@ -473,13 +612,13 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
                 if (!request)
                         return -ENOMEM;
                 bool kept = false;
-                r = wait_connection(j->g->client, &w, &kept);
+                r = wait_connection(j->g, &w, &kept);
                 if (r >= 0)
                         r = exchange(w, request, NULL, 0, now + (uint64_t) left * 1000 + WAIT_MARGIN_USEC, &reply,
                                      NULL);
                 json_object_put(request);
                 if (r >= 0 || r == -ESRCH || r == CGOV_E_TIMEOUT)
-                        wait_connection_done(j->g->client, TAKE_PTR(w)); /* in step: fit for the next */
+                        wait_connection_done(j->g, TAKE_PTR(w)); /* in step: fit for the next */
                 wire_free(w);
                 if (r == -ETIMEDOUT)
                         r = -ECONNRESET; /* no answer at all: as good as gone */
@@ -522,21 +661,26 @@ int client_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
         }
 }
 
-static json_object *params_id(cgov_job *j) {
+static json_object *params_id(ClientJob *j) {
         json_object *o = json_object_new_object();
         if (o)
                 json_object_object_add(o, "id", json_object_new_uint64(j->id));
         return o;
 }
 
-int client_kill(cgov_job *j) {
-        return client_call(j->g, "Kill", params_id(j), NULL, 0, NULL, NULL);
+static int client_kill(cgov_job *j) {
+        return call(JOB(j)->g, "Kill", params_id(JOB(j)), NULL, 0, NULL, NULL);
 }
 
-static int killed_count(cgov *g, const char *method, json_object *params) {
-        json_object *reply = NULL;
+static int client_kill_matching(cgov_pool *pool, const char *name) {
+        ClientPool *p = POOL(pool);
+        json_object *params = params_pool(p), *reply = NULL;
         int64_t killed = 0;
-        int r = client_call(g, method, params, NULL, 0, &reply, NULL);
+        int r;
+
+        if (params && name)
+                json_object_object_add(params, "name", json_object_new_string(name));
+        r = call(p->g, name ? "KillByName" : "Flush", params, NULL, 0, &reply, NULL);
         if (r < 0)
                 return r;
         r = proto_get_i64(reply, "killed", 0, INT32_MAX, &killed) < 0 ? -EPROTO : (int) killed;
@@ -544,54 +688,66 @@ static int killed_count(cgov *g, const char *method, json_object *params) {
         return r;
 }
 
-int client_kill_by_name(cgov_pool *p, const char *name) {
-        json_object *params = params_pool(p);
-        if (params)
-                json_object_object_add(params, "name", json_object_new_string(name));
-        return killed_count(p->g, "KillByName", params);
-}
-
-int client_flush(cgov_pool *p) {
-        return killed_count(p->g, "Flush", params_pool(p));
-}
-
-static void job_refresh(cgov_job *j) {
+static void job_refresh(ClientJob *j) {
         json_object *reply = NULL;
-        if (client_call(j->g, "GetJob", params_id(j), NULL, 0, &reply, NULL) >= 0) {
+        if (call(j->g, "GetJob", params_id(j), NULL, 0, &reply, NULL) >= 0) {
                 job_update(j, reply);
                 json_object_put(reply);
         }
 }
 
-pid_t client_job_pid(cgov_job *j) {
+static pid_t client_job_pid(cgov_job *job) {
+        ClientJob *j = JOB(job);
         if (__atomic_load_n(&j->pid, __ATOMIC_RELAXED) == 0)
                 job_refresh(j);
         return __atomic_load_n(&j->pid, __ATOMIC_RELAXED);
 }
 
-const char *client_job_cgroup(cgov_job *j) {
+static const char *client_job_cgroup(cgov_job *job) {
+        ClientJob *j = JOB(job);
         if (!__atomic_load_n(&j->cgroup, __ATOMIC_ACQUIRE))
                 job_refresh(j);
         return __atomic_load_n(&j->cgroup, __ATOMIC_ACQUIRE);
 }
 
+static int client_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgov_result *res) {
+        cgov_job *j;
+        int r;
+
+        r = client_submit(p, spec, false, &j, res);
+        if (r < 0)
+                return r;
+        r = client_await(j, -1, res);
+        client_job_free(j);
+        if (r < 0)
+                return r;
+        return res->outcome == CGOV_OUTCOME_REJECTED ? res->rejection : 0;
+}
+
+/* A function of this process cannot run in the daemon's leaves. */
+static int client_call_fn(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_job_spec *spec,
+                          struct cgov_result *res, void **out, size_t *out_len) {
+        return -EOPNOTSUPP;
+}
+
 /* ---- slots ----------------------------------------------------------------------- */
 
-static json_object *params_count(cgov_pool *p, unsigned n) {
+static json_object *params_count(ClientPool *p, unsigned n) {
         json_object *o = params_pool(p);
         if (o)
                 json_object_object_add(o, "count", json_object_new_int64(n));
         return o;
 }
 
-int client_acquire(cgov_pool *p, unsigned n) {
+static int client_acquire(cgov_pool *pool, unsigned n) {
+        ClientPool *p = POOL(pool);
         json_object *reply = NULL;
         int64_t granted = 0;
         int r;
 
         if (n == 0)
                 return 0;
-        r = client_call(p->g, "Acquire", params_count(p, n), NULL, 0, &reply, NULL);
+        r = call(p->g, "Acquire", params_count(p, n), NULL, 0, &reply, NULL);
         if (r == -ENOENT || r == -EPERM)
                 return 0; /* released, as in embedded mode */
         if (r < 0)
@@ -606,7 +762,9 @@ int client_acquire(cgov_pool *p, unsigned n) {
         return r;
 }
 
-int client_release(cgov_pool *p, unsigned n) {
+static int client_release(cgov_pool *pool, unsigned n) {
+        ClientPool *p = POOL(pool);
+
         pthread_mutex_lock(&p->g->lock);
         bool enough = n <= p->slots_acquired;
         pthread_mutex_unlock(&p->g->lock);
@@ -614,7 +772,7 @@ int client_release(cgov_pool *p, unsigned n) {
                 return -EINVAL;
         if (n == 0)
                 return 0;
-        int r = client_call(p->g, "Release", params_count(p, n), NULL, 0, NULL, NULL);
+        int r = call(p->g, "Release", params_count(p, n), NULL, 0, NULL, NULL);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&p->g->lock);
@@ -622,3 +780,29 @@ int client_release(cgov_pool *p, unsigned n) {
         pthread_mutex_unlock(&p->g->lock);
         return 0;
 }
+
+static int client_pool_find_api(cgov *g, const char *path, cgov_pool **ret) {
+        return client_pool_find(g, path, ret);
+}
+
+const ApiOps api_client = {
+        .close = client_close,
+        .pool_create = client_pool_create,
+        .pool_find = client_pool_find_api,
+        .pool_set_limits = client_pool_set_limits,
+        .pool_release = client_pool_release,
+        .pool_status = client_pool_status,
+        .pool_path = client_pool_path,
+        .pool_cgroup = client_pool_cgroup,
+        .submit = client_submit_attached,
+        .run = client_run,
+        .await = client_await,
+        .kill = client_kill,
+        .kill_matching = client_kill_matching,
+        .job_pid = client_job_pid,
+        .job_cgroup = client_job_cgroup,
+        .job_free = client_job_free,
+        .acquire = client_acquire,
+        .release = client_release,
+        .call = client_call_fn,
+};

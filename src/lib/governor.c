@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "backend.h"
-#include "client.h"
+#include "api.h"
 #include "internal.h"
 #include "keeper.h"
 #include "macro.h"
@@ -20,8 +20,6 @@ void governor_wake(cgov *g) {
 }
 
 static void governor_free(cgov *g) {
-        if (g->client)
-                client_governor_free(g);
         for (size_t i = g->n_pools; i > 0; i--)
                 pool_free(g->pools[i - 1]);
         free(g->pools);
@@ -140,10 +138,11 @@ static int supervisor_start(cgov *g, sd_event *event) {
         return 0;
 }
 
-cgov *governor_new(unsigned flags) {
+static cgov *governor_new(unsigned flags) {
         cgov *g = calloc(1, sizeof *g);
         if (!g)
                 return NULL;
+        g->api.ops = &api_embedded;
         g->n_ref = 1;
         g->root_fd = g->wake_fd = g->exits_fd = g->closed_fd = -EBADF;
         g->flags = flags;
@@ -193,18 +192,6 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
         governor_wake(g);
         *ret = g;
         return 0;
-}
-
-_public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
-        static const struct cgov_options defaults = {};
-
-        assert_return(ret, -EINVAL);
-        if (!opts)
-                opts = &defaults;
-        assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
-        if (opts->address)
-                return client_open(opts, ret);
-        return governor_open(ret, opts, NULL);
 }
 
 int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n) {
@@ -292,13 +279,7 @@ int governor_jobs(cgov *g, cgov_job ***ret, size_t *ret_n) {
         return 0;
 }
 
-_public_ void cgov_close(cgov *g) {
-        if (!g)
-                return;
-        if (g->client) {
-                client_close(g);
-                return;
-        }
+void gov_close(cgov *g) {
 
         pthread_mutex_lock(&g->lock);
         g->closed = true;
@@ -338,3 +319,25 @@ _public_ void cgov_close(cgov *g) {
                 g->pools[i]->queue_head = g->pools[i]->queue_tail = NULL;
         governor_unref(g);
 }
+
+const ApiOps api_embedded = {
+        .close = gov_close,
+        .pool_create = gov_pool_create,
+        .pool_find = gov_pool_find,
+        .pool_set_limits = gov_pool_set_limits,
+        .pool_release = gov_pool_release,
+        .pool_status = gov_pool_status,
+        .pool_path = gov_pool_path,
+        .pool_cgroup = gov_pool_cgroup,
+        .submit = gov_submit,
+        .run = gov_run,
+        .await = gov_await,
+        .kill = gov_kill,
+        .kill_matching = gov_kill_matching,
+        .job_pid = gov_job_pid,
+        .job_cgroup = gov_job_cgroup,
+        .job_free = job_unref,
+        .acquire = gov_acquire,
+        .release = gov_release,
+        .call = gov_call,
+};

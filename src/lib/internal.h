@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "api.h"
 #include "backend.h"
 #include "cgov.h"
 #include "governor.h"
@@ -33,6 +34,7 @@
 #define DEFAULT_JOB_MEMORY (UINT64_C(64) << 20)
 
 struct cgov_pool {
+        ApiHandle api;                 /* first: api_embedded */
         cgov *g;
         cgov_pool *parent;
         char *path;                    /* "shared/customer-a" */
@@ -79,6 +81,7 @@ typedef struct JobCopy {
 } JobCopy;
 
 struct cgov_job {
+        ApiHandle api;                 /* first: api_embedded */
         cgov *g;
         cgov_pool *pool;
         unsigned n_ref;                /* atomic: the caller's handle, and the governor's until ENDED */
@@ -128,6 +131,7 @@ struct cgov_job {
 };
 
 struct cgov {
+        ApiHandle api;                 /* first: api_embedded */
         pthread_mutex_t lock;
         pthread_cond_t job_ended;      /* broadcast whenever a job ends, and on close */
         unsigned n_ref;                /* atomic: the caller's until close, one per job */
@@ -175,18 +179,35 @@ struct cgov {
         size_t n_close_queue, close_queue_size;
         unsigned n_closers;
 
-        struct Client *client;         /* client mode (client.c); NULL: embedded */
-
         /* GovernorOptions.job_hook, called with the lock held. */
         void (*job_hook)(cgov_job *j, void *userdata);
         void *job_hook_userdata;
 };
 
 /* governor.c */
-/* A governor with nothing open yet, one reference: the common part of the
- * embedded and the client mode's open. */
-cgov *governor_new(unsigned flags);
 void governor_unref(cgov *g);
+
+/* The embedded mode's side of the API (api.h): api_embedded's operations,
+ * called with their arguments checked. */
+void gov_close(cgov *g);
+int gov_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim, cgov_pool **ret);
+int gov_pool_find(cgov *g, const char *path, cgov_pool **ret);
+int gov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim);
+int gov_pool_release(cgov_pool *p);
+int gov_pool_status(cgov_pool *p, struct cgov_pool_status *st);
+const char *gov_pool_path(cgov_pool *p);
+const char *gov_pool_cgroup(cgov_pool *p);
+int gov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret);
+int gov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgov_result *res);
+int gov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res);
+int gov_kill(cgov_job *j);
+int gov_kill_matching(cgov_pool *p, const char *name);
+pid_t gov_job_pid(cgov_job *j);
+const char *gov_job_cgroup(cgov_job *j);
+int gov_acquire(cgov_pool *p, unsigned n);
+int gov_release(cgov_pool *p, unsigned n);
+int gov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_job_spec *spec, struct cgov_result *res,
+             void **out, size_t *out_len);
 void governor_wake(cgov *g);
 
 /* pool.c */

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "cgroup-fs.h"
-#include "client.h"
+#include "api.h"
 #include "internal.h"
 #include "macro.h"
 #include "string-table.h"
@@ -101,26 +101,6 @@ void job_unref(cgov_job *j) {
         governor_unref(g);
 }
 
-static int spec_check(const struct cgov_job_spec *spec, bool exec) {
-        if (exec && (!spec->argv || !spec->argv[0] || !spec->argv[0][0]))
-                return -EINVAL;
-        if (spec->name && !job_name_is_valid(spec->name))
-                return -EINVAL;
-        if (spec->flags & ~CGOV_JOB_STDIO)
-                return -EINVAL;
-        if (spec->queue_timeout_ms < -1)
-                return -EINVAL;
-        if (spec->memory_max > CGOV_SIZE_MAX || spec->pids_max > CGOV_PIDS_MAX)
-                return -ERANGE;
-        if (spec->timeout_ms > UINT64_MAX / 1000 || spec->queue_timeout_ms > INT64_MAX / 1000)
-                return -ERANGE;
-        if (spec->flags & CGOV_JOB_STDIO)
-                for (int i = 0; i < 3; i++)
-                        if (spec->stdio[i] < -1 || (spec->stdio[i] >= 0 && fcntl(spec->stdio[i], F_GETFD) < 0))
-                                return -EBADF;
-        return 0;
-}
-
 void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error) {
         cgov_pool *p = j->pool;
         struct cgov_result *res = &j->result;
@@ -187,6 +167,7 @@ cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref) {
         cgov_job *j = calloc(1, sizeof *j);
         if (!j)
                 return NULL;
+        j->api.ops = &api_embedded;
         j->g = g;
         j->pool = p;
         j->n_ref = n_ref;
@@ -287,7 +268,7 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
         int stdio[3];
         int r;
 
-        r = spec_check(spec, !call);
+        r = job_spec_check(spec, !call);
         if (r < 0)
                 return r;
         /* Looked up before anything is reserved: a missing program is the
@@ -381,32 +362,17 @@ fail:
         return r;
 }
 
-/* ---- the public side ---------------------------------------------------- */
+/* ---- the API's side (api.h) ---------------------------------------------- */
 
-_public_ int cgov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret) {
+int gov_submit(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret) {
         struct cgov_result refusal;
-
-        assert_return(p, -EINVAL);
-        assert_return(spec, -EINVAL);
-        assert_return(ret, -EINVAL);
-        if (p->g->client) {
-                int r = spec_check(spec, true);
-                return r < 0 ? r : client_submit(p, spec, false, ret, &refusal);
-        }
         return job_submit(p, spec, NULL, NULL, false, ret, &refusal);
 }
 
-_public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
+int gov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res) {
         struct timespec deadline;
-        cgov *g;
+        cgov *g = j->g;
         int r = 0;
-
-        assert_return(j, -EINVAL);
-        assert_return(res, -EINVAL);
-        assert_return(timeout_ms >= -1, -EINVAL);
-        g = j->g;
-        if (g->client)
-                return client_await(j, timeout_ms, res);
 
         if (timeout_ms > 0) {
                 clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -446,26 +412,17 @@ _public_ int cgov_await(cgov_job *j, int64_t timeout_ms, struct cgov_result *res
         return r;
 }
 
-_public_ int cgov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgov_result *res) {
+int gov_run(cgov_pool *p, const struct cgov_job_spec *spec, struct cgov_result *res) {
         cgov_job *j;
         int r;
 
-        assert_return(p, -EINVAL);
-        assert_return(spec, -EINVAL);
-        assert_return(res, -EINVAL);
-
-        if (p->g->client) {
-                r = spec_check(spec, true);
-                if (r >= 0)
-                        r = client_submit(p, spec, false, &j, res);
-        } else
-                r = job_submit(p, spec, NULL, NULL, true, &j, res);
+        r = job_submit(p, spec, NULL, NULL, true, &j, res);
         if (r < 0)
                 return r;
         r = j->watched_here ? job_wait_here(j) : 0;
         if (r == 0)
-                r = cgov_await(j, -1, res);
-        cgov_job_free(j);
+                r = gov_await(j, -1, res);
+        job_unref(j);
         if (r < 0)
                 return r;
         return res->outcome == CGOV_OUTCOME_REJECTED ? res->rejection : 0;
@@ -494,14 +451,9 @@ static bool job_kill_locked(cgov_job *j) {
         }
 }
 
-_public_ int cgov_kill(cgov_job *j) {
-        cgov *g;
+int gov_kill(cgov_job *j) {
+        cgov *g = j->g;
         int r = 0;
-
-        assert_return(j, -EINVAL);
-        g = j->g;
-        if (g->client)
-                return client_kill(j);
 
         pthread_mutex_lock(&g->lock);
         if (j->state == JOB_ENDED || g->closed)
@@ -513,7 +465,7 @@ _public_ int cgov_kill(cgov_job *j) {
         return r;
 }
 
-static int kill_matching(cgov_pool *p, const char *name) {
+int gov_kill_matching(cgov_pool *p, const char *name) {
         cgov *g = p->g;
         int n = 0;
 
@@ -528,26 +480,7 @@ static int kill_matching(cgov_pool *p, const char *name) {
         return n;
 }
 
-_public_ int cgov_kill_by_name(cgov_pool *p, const char *name) {
-        assert_return(p, -EINVAL);
-        assert_return(job_name_is_valid(name), -EINVAL);
-        if (p->g->client)
-                return client_kill_by_name(p, name);
-        return kill_matching(p, name);
-}
-
-_public_ int cgov_flush(cgov_pool *p) {
-        assert_return(p, -EINVAL);
-        if (p->g->client)
-                return client_flush(p);
-        return kill_matching(p, NULL);
-}
-
-_public_ pid_t cgov_job_pid(cgov_job *j) {
-        if (!j)
-                return 0;
-        if (j->g->client)
-                return client_job_pid(j);
+pid_t gov_job_pid(cgov_job *j) {
         /* pid and leaf are written by whichever thread starts the job, and
          * published under the lock by job_started(). */
         pthread_mutex_lock(&j->g->lock);
@@ -556,17 +489,10 @@ _public_ pid_t cgov_job_pid(cgov_job *j) {
         return pid;
 }
 
-_public_ const char *cgov_job_cgroup(cgov_job *j) {
-        if (!j)
-                return NULL;
-        if (j->g->client)
-                return client_job_cgroup(j);
+const char *gov_job_cgroup(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
         const char *cg = j->state >= JOB_RUNNING ? j->cgroup : NULL;
         pthread_mutex_unlock(&j->g->lock);
         return cg;
 }
 
-_public_ void cgov_job_free(cgov_job *j) {
-        job_unref(j);
-}

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "client.h"
+#include "api.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -112,6 +112,7 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
+        p->api.ops = &api_embedded;
         p->cgroup_fd = -EBADF;
         p->g = g;
         p->parent = parent;
@@ -138,17 +139,11 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         return 0;
 }
 
-_public_ int cgov_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim,
-                              cgov_pool **ret) {
+int gov_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim, cgov_pool **ret) {
         static const struct cgov_pool_limits none = {};
         cgov_pool *parent = NULL;
         int r;
 
-        assert_return(g, -EINVAL);
-        assert_return(path, -EINVAL);
-        assert_return(ret, -EINVAL);
-        /* Client mode: the daemon's policy makes the pools. */
-        assert_return(!g->client, -EPERM);
         assert_return(pool_path_is_valid(path, NULL), -EINVAL);
         if (!lim)
                 lim = &none;
@@ -179,14 +174,8 @@ _public_ int cgov_pool_create(cgov *g, const char *path, const struct cgov_pool_
         return r;
 }
 
-_public_ int cgov_pool_find(cgov *g, const char *path, cgov_pool **ret) {
+int gov_pool_find(cgov *g, const char *path, cgov_pool **ret) {
         cgov_pool *p;
-
-        assert_return(g, -EINVAL);
-        assert_return(path, -EINVAL);
-        assert_return(ret, -EINVAL);
-        if (g->client)
-                return client_pool_find(g, path, ret);
 
         pthread_mutex_lock(&g->lock);
         p = pool_lookup(g, path);
@@ -197,17 +186,13 @@ _public_ int cgov_pool_find(cgov *g, const char *path, cgov_pool **ret) {
         return 0;
 }
 
-_public_ int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim) {
-        cgov *g;
+int gov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim) {
+        cgov *g = p->g;
         int r;
 
-        assert_return(p, -EINVAL);
-        assert_return(lim, -EINVAL);
-        assert_return(!p->g->client, -EPERM);
         r = limits_check(lim);
         if (r < 0)
                 return r;
-        g = p->g;
 
         pthread_mutex_lock(&g->lock);
         if (p->released)
@@ -232,12 +217,8 @@ _public_ int cgov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *l
         return r;
 }
 
-_public_ int cgov_pool_release(cgov_pool *p) {
-        cgov *g;
-
-        assert_return(p, -EINVAL);
-        assert_return(!p->g->client, -EPERM);
-        g = p->g;
+int gov_pool_release(cgov_pool *p) {
+        cgov *g = p->g;
 
         pthread_mutex_lock(&g->lock);
         /* Children come after their parents in g->pools, so one pass marks
@@ -254,15 +235,10 @@ _public_ int cgov_pool_release(cgov_pool *p) {
         return 0;
 }
 
-_public_ int cgov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
+int gov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         struct cgov_pool_status s = {};
         uint64_t memory, pids;
         int fd;
-
-        assert_return(p, -EINVAL);
-        assert_return(st, -EINVAL);
-        if (p->g->client)
-                return client_pool_status(p, st);
 
         pthread_mutex_lock(&p->g->lock);
         s.memory_max = p->limits.memory_max;
@@ -290,10 +266,10 @@ _public_ int cgov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         return 0;
 }
 
-_public_ const char *cgov_pool_path(cgov_pool *p) {
-        return p ? p->path : NULL;
+const char *gov_pool_path(cgov_pool *p) {
+        return p->path;
 }
 
-_public_ const char *cgov_pool_cgroup(cgov_pool *p) {
-        return p ? p->cgroup : NULL;
+const char *gov_pool_cgroup(cgov_pool *p) {
+        return p->cgroup;
 }

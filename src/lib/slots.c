@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "client.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -29,13 +28,8 @@ static bool chain_has_waiters(const cgov_pool *p) {
         return p->jobs_queued > 0;
 }
 
-_public_ int cgov_acquire(cgov_pool *p, unsigned n) {
+int gov_acquire(cgov_pool *p, unsigned n) {
         uint32_t grant = 0;
-
-        assert_return(p, -EINVAL);
-        assert_return(n <= INT32_MAX, -ERANGE);
-        if (p->g->client)
-                return client_acquire(p, n);
 
         pthread_mutex_lock(&p->g->lock);
         if (!p->released && !p->g->closed) {
@@ -49,13 +43,9 @@ _public_ int cgov_acquire(cgov_pool *p, unsigned n) {
         return (int) grant;
 }
 
-_public_ int cgov_release(cgov_pool *p, unsigned n) {
+int gov_release(cgov_pool *p, unsigned n) {
         bool wake = false;
         int r = 0;
-
-        assert_return(p, -EINVAL);
-        if (p->g->client)
-                return client_release(p, n);
 
         pthread_mutex_lock(&p->g->lock);
         if (n > p->slots_acquired)
