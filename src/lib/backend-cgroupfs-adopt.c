@@ -9,7 +9,6 @@
 #include "cgroup-fs.h"
 #include "cgroup-records.h"
 #include "cgroup-root.h"
-#include "internal.h"
 #include "keeper.h"
 #include "macro.h"
 
@@ -34,43 +33,47 @@ static void pool_limits_of(int fd, struct cgov_pool_limits *lim) {
                 lim->pids_max = (uint32_t) MIN(v, CGOV_PIDS_MAX);
 }
 
-/* A job leaf found in a pool: removed if empty, else taken over. */
-static int adopt_leaf(cgov_pool *p, const char *leaf, uint64_t id) {
+/* A job leaf found in a pool: removed if empty, else handed over. */
+static int adopt_leaf(const AdoptSink *sink, void *pool, const Place *pp, const char *leaf, uint64_t id) {
+        _cleanup_free_ char *cgroup = NULL;
         char rec[RECORD_MAX];
         AdoptedJob a = { .id = id, .leaf = leaf, .pidfd = -EBADF };
+        JobRecord *r = &a.record;
         uint64_t v;
 
-        int fd = openat(p->cgroup_fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (asprintf(&cgroup, "%s/%s", pp->cgroup, leaf) < 0)
+                return -ENOMEM;
+        int fd = openat(pp->fd, leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        (void) record_job_read(fd, &a, rec);
-        if (!a.keeper && cg_is_populated(fd) == 0) {
+        a.recorded = record_job_read(fd, r, rec);
+        if (!r->keeper && cg_is_populated(fd) == 0) {
                 /* An empty leftover: its job ended while no governor watched,
                  * and nobody recorded how. */
                 safe_close(fd);
-                (void) cg_rmdir(p->cgroup_fd, leaf);
+                (void) cg_rmdir(pp->fd, leaf);
                 return 0;
         }
-        if (!a.memory && cg_read_u64(fd, "memory.max", &v) >= 0 && v != CG_LIMIT_MAX)
-                a.memory = v;
+        if (!r->memory && cg_read_u64(fd, "memory.max", &v) >= 0 && v != CG_LIMIT_MAX)
+                r->memory = v;
         /* A keeper's job: the keeper, if it still runs, is what we watch
          * (it records the end); else the end is recorded, or unknown. */
-        if (a.keeper)
+        if (r->keeper)
                 (void) keeper_find(fd, &a.pidfd);
         /* The recorded main process, if it still lives in this leaf (a pid
          * alone could have been reused since). */
-        else if (a.pid > 0 && cg_has_process(fd, a.pid) > 0) {
-                a.pidfd = (int) syscall(SYS_pidfd_open, a.pid, 0);
-                if (a.pidfd >= 0 && cg_has_process(fd, a.pid) <= 0)
+        else if (r->pid > 0 && cg_has_process(fd, r->pid) > 0) {
+                a.pidfd = (int) syscall(SYS_pidfd_open, r->pid, 0);
+                if (a.pidfd >= 0 && cg_has_process(fd, r->pid) <= 0)
                         a.pidfd = safe_close(a.pidfd);
         } else
-                a.pid = 0;
-        a.cgroup_fd = fd;
-        return job_adopt(p, &a);
+                r->pid = 0;
+        a.place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
+        return sink->job(sink->userdata, pool, &a);
 }
 
 /* Pools first, so that a job's pool exists when its leaf is met. */
-static int adopt_dir(cgov *g, cgov_pool *parent, int dfd, const char *prefix) {
+static int adopt_dir(const AdoptSink *sink, void *parent, int dfd, const Place *pp, const char *prefix) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int fd, r;
@@ -88,11 +91,10 @@ static int adopt_dir(cgov *g, cgov_pool *parent, int dfd, const char *prefix) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
                 if (parent && job_leaf_parse(de->d_name, &id)) {
-                        if (id >= g->next_job_id)
-                                g->next_job_id = id + 1;
+                        sink->id_seen(sink->userdata, id);
                         if (strlen(de->d_name) >= NAME_MAX_LEN + 24)
                                 continue; /* not a name cgov makes */
-                        r = adopt_leaf(parent, de->d_name, id);
+                        r = adopt_leaf(sink, parent, pp, de->d_name, id);
                         if (r < 0)
                                 return r;
                         continue;
@@ -102,7 +104,8 @@ static int adopt_dir(cgov *g, cgov_pool *parent, int dfd, const char *prefix) {
 
                 _cleanup_free_ char *path = NULL;
                 struct cgov_pool_limits lim;
-                cgov_pool *p;
+                const Place *place;
+                void *p;
                 if (asprintf(&path, "%s%s%s", prefix, prefix[0] ? "/" : "", de->d_name) < 0)
                         return -ENOMEM;
                 if (!pool_path_is_valid(path, NULL))
@@ -111,16 +114,16 @@ static int adopt_dir(cgov *g, cgov_pool *parent, int dfd, const char *prefix) {
                 if (pfd < 0)
                         return negative_errno();
                 pool_limits_of(pfd, &lim);
-                r = pool_add(g, parent, path, &lim, true, &p);
+                r = sink->pool(sink->userdata, parent, path, &lim, &p, &place);
                 if (r < 0)
                         return r;
-                r = adopt_dir(g, p, p->cgroup_fd, path);
+                r = adopt_dir(sink, p, place->fd, place, path);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-int cgroupfs_adopt(cgov *g) {
-        return adopt_dir(g, NULL, g->root_fd, "");
+int cgroupfs_adopt(int root_fd, const AdoptSink *sink) {
+        return adopt_dir(sink, NULL, root_fd, NULL, "");
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "backend-cgroupfs.h"
 #include "backend.h"
 #include "cgroup-fs.h"
 #include "cgroup-records.h"
 #include "cgroup-root.h"
-#include "internal.h"
+#include "time-util.h"
 #include "keeper.h"
 #include "macro.h"
 #include "spawn.h"
@@ -21,14 +23,13 @@
  * moved in before it execs. What must survive the governor is recorded in
  * extended attributes of those directories (cgroup-records.h). */
 
-typedef struct Cgroupfs {
+struct Backend {
+        char *root;
+        int root_fd;
+        bool have_memory, have_pids;   /* enabled below the root: limits are written */
         bool have_kill_file;           /* cgroup.kill (5.14) */
         bool into_cgroup;              /* clone3(CLONE_INTO_CGROUP) (5.7) works; atomic */
-} Cgroupfs;
-
-static Cgroupfs *cgroupfs_of(const cgov *g) {
-        return g->backend_data;
-}
+};
 
 /* Controllers turned on below the root. memory and pids enforce the limits;
  * cpu and io only make cpu.stat/io.stat richer and are skipped where the
@@ -103,31 +104,30 @@ static int root_evict_self(int root_fd) {
         return cg_write(fd, "cgroup.procs", "0");
 }
 
-static int root_setup(cgov *g, Cgroupfs *c) {
+static int root_setup(Backend *b, unsigned flags) {
         char available[256];
         int r;
 
-        r = cg_read(g->root_fd, "cgroup.controllers", available, sizeof available);
+        r = cg_read(b->root_fd, "cgroup.controllers", available, sizeof available);
         if (r < 0)
                 return r;
-        bool memory = cg_list_has(available, "memory"), pids = cg_list_has(available, "pids");
-        if ((!memory || !pids) && !(g->flags & CGOV_OPEN_ACCOUNTING_ONLY))
+        b->have_memory = cg_list_has(available, "memory");
+        b->have_pids = cg_list_has(available, "pids");
+        if ((!b->have_memory || !b->have_pids) && !(flags & CGOV_OPEN_ACCOUNTING_ONLY))
                 return -EOPNOTSUPP;
 
-        r = root_evict_self(g->root_fd);
+        r = root_evict_self(b->root_fd);
         if (r < 0)
                 return r;
-        r = cg_enable_controllers(g->root_fd, available, required_controllers);
+        r = cg_enable_controllers(b->root_fd, available, required_controllers);
         if (r < 0)
                 return r;  /* -EBUSY: someone else's processes sit in the root */
         for (size_t i = 0; i < ELEMENTSOF(optional_controllers); i++) {
                 const char *one[] = { optional_controllers[i], NULL };
-                (void) cg_enable_controllers(g->root_fd, available, one);
+                (void) cg_enable_controllers(b->root_fd, available, one);
         }
-        g->enforces_memory = memory;
-        g->enforces_pids = pids;
-        c->have_kill_file = faccessat(g->root_fd, "cgroup.kill", W_OK, 0) == 0;
-        c->into_cgroup = cg_probe_clone_into_cgroup() > 0;
+        b->have_kill_file = faccessat(b->root_fd, "cgroup.kill", W_OK, 0) == 0;
+        b->into_cgroup = cg_probe_clone_into_cgroup() > 0;
         return 0;
 }
 
@@ -161,168 +161,172 @@ static int root_path(const char *root, char **ret) {
         return 0;
 }
 
-static int cgroupfs_open(cgov *g, const char *root) {
-        Cgroupfs *c;
-        int r;
-
-        r = root_path(root, &g->root);
-        if (r < 0)
-                return r;
-        c = calloc(1, sizeof *c);
-        if (!c)
-                return -ENOMEM;
-        g->backend_data = c;
-        r = root_open(g->root, &g->root_fd);
-        if (r < 0)
-                return r;
-        return root_setup(g, c);
+static void cgroupfs_close(Backend *b) {
+        if (!b)
+                return;
+        safe_close(b->root_fd);
+        free(b->root);
+        free(b);
 }
 
-static void cgroupfs_close(cgov *g) {
-        free(g->backend_data);
-        g->backend_data = NULL;
+static int cgroupfs_open(const char *root, unsigned flags, Backend **ret, BackendInfo *ret_info) {
+        Backend *b;
+        int r;
+
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->root_fd = -EBADF;
+        r = root_path(root, &b->root);
+        if (r >= 0)
+                r = root_open(b->root, &b->root_fd);
+        if (r >= 0)
+                r = root_setup(b, flags);
+        if (r < 0) {
+                cgroupfs_close(b);
+                return r;
+        }
+        *ret_info = (BackendInfo) {
+                .root = b->root,
+                .enforces_memory = b->have_memory,
+                .enforces_pids = b->have_pids,
+        };
+        *ret = b;
+        return 0;
 }
 
 /* ---- pools --------------------------------------------------------------- */
 
-static const char *pool_name(const cgov_pool *p) {
-        const char *name = strrchr(p->path, '/');
-        return name ? name + 1 : p->path;
+static const char *last_name(const char *path) {
+        const char *name = strrchr(path, '/');
+        return name ? name + 1 : path;
 }
 
-static int pool_parent_fd(const cgov_pool *p) {
-        return p->parent ? p->parent->cgroup_fd : p->g->root_fd;
+static int parent_fd(const Backend *b, const Place *parent) {
+        return parent ? parent->fd : b->root_fd;
 }
 
-static int cgroupfs_pool_write_memory_max(cgov_pool *p) {
-        if (!p->g->enforces_memory)
+static int cgroupfs_pool_set_memory_max(Backend *b, const Place *pool, uint64_t max) {
+        if (!b->have_memory)
                 return 0;
-        return cg_write_u64(p->cgroup_fd, "memory.max", p->limits.memory_max ?: CG_LIMIT_MAX);
+        return cg_write_u64(pool->fd, "memory.max", max ?: CG_LIMIT_MAX);
 }
 
-static int cgroupfs_pool_write_pids_max(cgov_pool *p) {
-        if (!p->g->enforces_pids)
+static int cgroupfs_pool_set_pids_max(Backend *b, const Place *pool, uint32_t max) {
+        if (!b->have_pids)
                 return 0;
-        return cg_write_u64(p->cgroup_fd, "pids.max", p->limits.pids_max ?: CG_LIMIT_MAX);
+        return cg_write_u64(pool->fd, "pids.max", max ?: CG_LIMIT_MAX);
 }
 
-static int cgroupfs_pool_make(cgov_pool *p, bool adopt) {
+static int cgroupfs_pool_make(Backend *b, const Place *parent, const char *path,
+                              const struct cgov_pool_limits *lim, bool adopt, Place *ret) {
+        _cleanup_free_ char *cgroup = NULL;
+        _cleanup_close_ int fd = -EBADF;
         char available[256];
-        int parent_fd = pool_parent_fd(p);
-        const char *name = pool_name(p);
+        int pfd = parent_fd(b, parent);
+        const char *name = last_name(path);
         int r;
 
-        if (asprintf(&p->cgroup, "%s/%s", p->g->root, p->path) < 0) {
-                p->cgroup = NULL;
+        if (asprintf(&cgroup, "%s/%s", b->root, path) < 0)
                 return -ENOMEM;
-        }
-        if (!adopt && mkdirat(parent_fd, name, 0755) < 0)
+        if (!adopt && mkdirat(pfd, name, 0755) < 0)
                 return negative_errno(); /* EEXIST: a directory cgov does not know */
-        p->cgroup_fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (p->cgroup_fd < 0) {
+        fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
                 r = negative_errno();
                 goto fail;
         }
+        Place p = { .fd = fd };
         if (!adopt) {
-                r = cgroupfs_pool_write_memory_max(p);
+                r = cgroupfs_pool_set_memory_max(b, &p, lim->memory_max);
                 if (r < 0)
                         goto fail;
         }
-        r = cgroupfs_pool_write_pids_max(p);
+        r = cgroupfs_pool_set_pids_max(b, &p, lim->pids_max);
         if (r < 0)
                 goto fail;
         /* Children (sub-pools and job leaves) need the controllers for their
          * own memory.max and pids.max. */
-        r = cg_read(p->cgroup_fd, "cgroup.controllers", available, sizeof available);
+        r = cg_read(fd, "cgroup.controllers", available, sizeof available);
         if (r < 0)
                 goto fail;
-        r = cg_enable_controllers(p->cgroup_fd, available, pool_controllers);
+        r = cg_enable_controllers(fd, available, pool_controllers);
         if (r < 0)
                 goto fail;
+        *ret = (Place) { .fd = TAKE_FD(fd), .cgroup = TAKE_PTR(cgroup) };
         return 0;
 fail:
-        p->cgroup_fd = safe_close(p->cgroup_fd);
         if (!adopt)
-                (void) cg_rmdir(parent_fd, name);
+                (void) cg_rmdir(pfd, name);
         return r;
 }
 
-static int cgroupfs_pool_remove(cgov_pool *p) {
-        int r = cg_rmdir(pool_parent_fd(p), pool_name(p));
+static int cgroupfs_pool_remove(Backend *b, const Place *parent, const char *path, Place *pool) {
+        int r = cg_rmdir(parent_fd(b, parent), last_name(path));
         if (r < 0)
                 return r;
-        p->cgroup_fd = safe_close(p->cgroup_fd);
+        pool->fd = safe_close(pool->fd);
         return 0;
 }
 
-static void cgroupfs_pool_usage(const cgov *g, int fd, uint64_t *ret_memory, uint64_t *ret_pids) {
+static void cgroupfs_pool_usage(Backend *b, int fd, uint64_t *ret_memory, uint64_t *ret_pids) {
         if (cg_read_u64(fd, "memory.current", ret_memory) < 0)
                 *ret_memory = 0;
         if (cg_read_u64(fd, "pids.current", ret_pids) < 0)
                 *ret_pids = 0;
 }
 
+static void cgroupfs_pool_record(Backend *b, const Place *pool, const struct cgov_pool_limits *lim) {
+        record_pool_write(pool->fd, lim);
+}
+
 /* ---- jobs ---------------------------------------------------------------- */
 
 /* The leaf, with its limits written before any process can exist in it. */
-static int job_make_leaf(cgov_job *j) {
-        cgov *g = j->g;
-        int fd = j->pool->cgroup_fd;
+static int job_make_leaf(Backend *b, const JobStart *s, Place *ret) {
+        _cleanup_free_ char *cgroup = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int pfd = s->pool->fd;
         int r;
 
-        for (;;) {
-                r = job_leaf_name(j->leaf, sizeof j->leaf, j->name, j->id);
-                if (r < 0)
-                        return r;
-                if (mkdirat(fd, j->leaf, 0755) >= 0)
-                        break;
-                if (errno != EEXIST)
-                        return negative_errno();
-                /* Someone else's directory of that name: take the next id. */
-                pthread_mutex_lock(&g->lock);
-                j->id = ids_next(g);
-                pthread_mutex_unlock(&g->lock);
-        }
-        j->cgroup_fd = openat(fd, j->leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (j->cgroup_fd < 0) {
+        if (asprintf(&cgroup, "%s/%s", s->pool->cgroup, s->leaf) < 0)
+                return -ENOMEM;
+        if (mkdirat(pfd, s->leaf, 0755) < 0)
+                return negative_errno(); /* EEXIST: someone else's directory of that name */
+        fd = openat(pfd, s->leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
                 r = negative_errno();
                 goto fail;
         }
-        if (g->enforces_memory) {
-                r = cg_write_u64(j->cgroup_fd, "memory.max", j->memory);
+        if (b->have_memory) {
+                r = cg_write_u64(fd, "memory.max", s->memory);
                 if (r < 0)
                         goto fail;
                 /* The reservation is memory, not swap; without swap accounting
                  * the file is absent and there is nothing to limit. */
-                r = cg_write(j->cgroup_fd, "memory.swap.max", "0");
+                r = cg_write(fd, "memory.swap.max", "0");
                 if (r < 0 && r != -ENOENT)
                         goto fail;
                 /* One OOM kill takes the whole job: a half-killed process
                  * tree is worse than a clean failure. */
-                r = cg_write(j->cgroup_fd, "memory.oom.group", "1");
+                r = cg_write(fd, "memory.oom.group", "1");
                 if (r < 0 && r != -ENOENT)
                         goto fail;
         }
-        if (g->enforces_pids) {
-                r = cg_write_u64(j->cgroup_fd, "pids.max", j->pids_max ?: CG_LIMIT_MAX);
+        if (b->have_pids) {
+                r = cg_write_u64(fd, "pids.max", s->pids_max ?: CG_LIMIT_MAX);
                 if (r < 0)
                         goto fail;
         }
-        free(j->cgroup);
-        if (asprintf(&j->cgroup, "%s/%s", j->pool->cgroup, j->leaf) < 0) {
-                j->cgroup = NULL;
-                r = -ENOMEM;
-                goto fail;
-        }
+        *ret = (Place) { .fd = TAKE_FD(fd), .cgroup = TAKE_PTR(cgroup) };
         return 0;
 fail:
-        j->cgroup_fd = safe_close(j->cgroup_fd);
-        (void) cg_rmdir(fd, j->leaf);
-        return r;
+        (void) cg_rmdir(pfd, s->leaf);
+        return r == -EEXIST ? -EIO : r;
 }
 
-/* The launch as spawn.c takes it, into j's leaf. */
-static SpawnParams spawn_params(const cgov_job *j, const JobLaunch *l, const int *stdio) {
+/* The launch as spawn.c takes it, into the leaf. */
+static SpawnParams spawn_params(Backend *b, const JobLaunch *l, int leaf_fd, const int *stdio) {
         return (SpawnParams) {
                 .path = l->program,
                 .search_path = l->program ? NULL : spawn_search_path(l->envp),
@@ -331,15 +335,15 @@ static SpawnParams spawn_params(const cgov_job *j, const JobLaunch *l, const int
                 .envp = l->envp,
                 .cwd = l->cwd,
                 .stdio = stdio,
-                .cgroup_fd = j->cgroup_fd,
-                .into_cgroup = __atomic_load_n(&cgroupfs_of(j->g)->into_cgroup, __ATOMIC_RELAXED),
+                .cgroup_fd = leaf_fd,
+                .into_cgroup = __atomic_load_n(&b->into_cgroup, __ATOMIC_RELAXED),
                 .fn = l->fn,
                 .fn_arg = l->fn_arg,
                 .out_fd = l->out_fd,
         };
 }
 
-static int job_spawn(cgov_job *j, const JobLaunch *l) {
+static int job_spawn(Backend *b, const JobLaunch *l, int leaf_fd, JobProcess *proc) {
         _cleanup_close_ int devnull = -EBADF;
         int stdio[3];
         int r;
@@ -359,84 +363,111 @@ static int job_spawn(cgov_job *j, const JobLaunch *l) {
                 }
         }
 
-        SpawnParams sp = spawn_params(j, l, l->stdio ? stdio : NULL);
-        j->start_usec = now_usec();
-        r = spawn_in_cgroup(&sp, &j->pid, &j->pidfd);
+        SpawnParams sp = spawn_params(b, l, leaf_fd, l->stdio ? stdio : NULL);
+        proc->start_usec = now_usec();
+        r = spawn_in_cgroup(&sp, &proc->pid, &proc->pidfd);
         if (r == -ENOSYS && sp.into_cgroup && !sp.fn) {
                 /* Remember for the next job: this kernel has no CLONE_INTO_CGROUP. */
-                __atomic_store_n(&cgroupfs_of(j->g)->into_cgroup, false, __ATOMIC_RELAXED);
+                __atomic_store_n(&b->into_cgroup, false, __ATOMIC_RELAXED);
                 sp.into_cgroup = false;
-                r = spawn_in_cgroup(&sp, &j->pid, &j->pidfd);
+                r = spawn_in_cgroup(&sp, &proc->pid, &proc->pidfd);
         }
         return r;
 }
 
 /* The keeper gets the launch as it is (it opens /dev/null for the stdio
- * fds that are -1 itself), and reads it until it reports: the job owns it. */
-static int job_spawn_keeper(cgov_job *j, const JobLaunch *l) {
-        SpawnParams sp = spawn_params(j, l, l->stdio);
-        j->start_usec = now_usec();
-        /* j->pid is the job's main process, which the keeper reports. */
-        return keeper_start(&sp, &j->keeper_pid, &j->pidfd, &j->report_fd, &j->report_write_fd, &j->keeper_region);
+ * fds that are -1 itself), and reads it until it reports. */
+static int job_spawn_keeper(Backend *b, const JobLaunch *l, int leaf_fd, JobProcess *proc) {
+        SpawnParams sp = spawn_params(b, l, leaf_fd, l->stdio);
+        proc->start_usec = now_usec();
+        /* proc->pid is the job's main process, which the keeper reports. */
+        return keeper_start(&sp, &proc->keeper_pid, &proc->pidfd, &proc->report_fd, &proc->report_write_fd,
+                            &proc->keeper_region);
 }
 
-static int cgroupfs_job_start(cgov_job *j, const JobLaunch *l) {
+static int cgroupfs_job_start(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc) {
+        Place place;
         int r;
 
-        r = job_make_leaf(j);
+        r = job_make_leaf(b, s, &place);
         if (r < 0)
                 return r;
-        r = j->keeper ? job_spawn_keeper(j, l) : job_spawn(j, l);
+        r = s->keeper ? job_spawn_keeper(b, s->launch, place.fd, ret_proc)
+                      : job_spawn(b, s->launch, place.fd, ret_proc);
         if (r < 0) {
-                j->cgroup_fd = safe_close(j->cgroup_fd);
-                (void) cg_rmdir(j->pool->cgroup_fd, j->leaf);
-                return r;
+                safe_close(place.fd);
+                free(place.cgroup);
+                (void) cg_rmdir(s->pool->fd, s->leaf);
+                return r == -EEXIST ? -EIO : r;
         }
-        return j->keeper ? 1 : 0;
+        *ret_place = place;
+        return 0;
 }
 
-static int cgroupfs_job_kill(cgov_job *j) {
-        return cg_kill(j->cgroup_fd, cgroupfs_of(j->g)->have_kill_file);
+static int cgroupfs_job_kill(Backend *b, const Place *job) {
+        return cg_kill(job->fd, b->have_kill_file);
 }
 
-static int cgroupfs_job_populated(cgov_job *j) {
-        int r = cg_is_populated(j->cgroup_fd);
+static int cgroupfs_job_populated(Backend *b, const Place *job) {
+        int r = cg_is_populated(job->fd);
         /* Without cgroup.kill each round kills what the last one missed. */
-        if (r > 0 && !cgroupfs_of(j->g)->have_kill_file)
-                (void) cg_kill(j->cgroup_fd, false);
+        if (r > 0 && !b->have_kill_file)
+                (void) cg_kill(job->fd, false);
         return r;
 }
 
-static void cgroupfs_job_stats(cgov_job *j, uint64_t *ret_oom_kills) {
+static void cgroupfs_job_stats(Backend *b, const Place *job, struct cgov_result *res, uint64_t *ret_oom_kills) {
         uint64_t v;
 
         /* Only the files the leaf can have: each try is a system call. */
         *ret_oom_kills = 0;
-        if (j->g->enforces_memory && cg_read_u64(j->cgroup_fd, "memory.peak", &v) >= 0)
-                j->result.memory_peak = v;
-        if (j->g->enforces_pids && cg_read_u64(j->cgroup_fd, "pids.peak", &v) >= 0)
-                j->result.pids_peak = (uint32_t) MIN(v, UINT32_MAX);
-        if (cg_read_key_u64(j->cgroup_fd, "cpu.stat", "usage_usec", &v) >= 0)
-                j->result.cpu_usec = v;
-        if (j->g->enforces_memory && cg_read_key_u64(j->cgroup_fd, "memory.events", "oom_kill", &v) >= 0)
+        if (b->have_memory && cg_read_u64(job->fd, "memory.peak", &v) >= 0)
+                res->memory_peak = v;
+        if (b->have_pids && cg_read_u64(job->fd, "pids.peak", &v) >= 0)
+                res->pids_peak = (uint32_t) MIN(v, UINT32_MAX);
+        if (cg_read_key_u64(job->fd, "cpu.stat", "usage_usec", &v) >= 0)
+                res->cpu_usec = v;
+        if (b->have_memory && cg_read_key_u64(job->fd, "memory.events", "oom_kill", &v) >= 0)
                 *ret_oom_kills = v;
 }
 
 /* One system call: reading cgroup.events first would be four. */
-static int cgroupfs_job_remove(cgov_job *j) {
-        return cg_rmdir(j->pool->cgroup_fd, j->leaf);
+static int cgroupfs_job_remove(Backend *b, const Place *pool, const char *leaf, Place *job) {
+        int r = cg_rmdir(pool->fd, leaf);
+        if (r >= 0)
+                job->fd = safe_close(job->fd);
+        return r;
 }
 
-static int cgroupfs_job_recorded_exit(cgov_job *j, int *ret_code, int *ret_status) {
-        return keeper_read_exit(j->cgroup_fd, ret_code, ret_status);
+static int cgroupfs_job_recorded_exit(Backend *b, const Place *job, int *ret_code, int *ret_status) {
+        return keeper_read_exit(job->fd, ret_code, ret_status);
 }
 
-static void cgroupfs_record_pool(const cgov_pool *p) {
-        record_pool_write(p->cgroup_fd, &p->limits);
+static void cgroupfs_job_record(Backend *b, const Place *job, const JobRecord *rec) {
+        record_job_write(job->fd, rec);
 }
 
-static void cgroupfs_record_job(const cgov_job *j) {
-        record_job_write(j->cgroup_fd, j);
+/* ---- the job ids' mark ---------------------------------------------------- */
+
+#define IDS_XATTR "user.cgov.ids"
+
+static int cgroupfs_mark_read(Backend *b, uint64_t *ret) {
+        char buf[32];
+        ssize_t n = fgetxattr(b->root_fd, IDS_XATTR, buf, sizeof buf - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return cg_parse_u64(buf, ret);
+}
+
+static int cgroupfs_mark_write(Backend *b, uint64_t mark) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%" PRIu64, mark);
+        return fsetxattr(b->root_fd, IDS_XATTR, buf, (size_t) n, 0) < 0 ? negative_errno() : 0;
+}
+
+static int cgroupfs_adopt_walk(Backend *b, const AdoptSink *sink) {
+        return cgroupfs_adopt(b->root_fd, sink);
 }
 
 const BackendOps backend_cgroupfs = {
@@ -444,25 +475,27 @@ const BackendOps backend_cgroupfs = {
         .open = cgroupfs_open,
         .close = cgroupfs_close,
         .pool_make = cgroupfs_pool_make,
-        .pool_write_memory_max = cgroupfs_pool_write_memory_max,
-        .pool_write_pids_max = cgroupfs_pool_write_pids_max,
+        .pool_set_memory_max = cgroupfs_pool_set_memory_max,
+        .pool_set_pids_max = cgroupfs_pool_set_pids_max,
         .pool_remove = cgroupfs_pool_remove,
         .pool_usage = cgroupfs_pool_usage,
+        .pool_record = cgroupfs_pool_record,
         .job_start = cgroupfs_job_start,
         .job_kill = cgroupfs_job_kill,
         .job_populated = cgroupfs_job_populated,
         .job_stats = cgroupfs_job_stats,
         .job_remove = cgroupfs_job_remove,
         .job_recorded_exit = cgroupfs_job_recorded_exit,
-        .record_pool = cgroupfs_record_pool,
-        .record_job = cgroupfs_record_job,
-        .adopt = cgroupfs_adopt,
+        .job_record = cgroupfs_job_record,
+        .adopt = cgroupfs_adopt_walk,
+        .mark_read = cgroupfs_mark_read,
+        .mark_write = cgroupfs_mark_write,
 };
 
-void cgov_testing_disable_clone_into_cgroup(cgov *g) {
-        cgroupfs_of(g)->into_cgroup = false;
+void cgroupfs_testing_disable_clone_into_cgroup(Backend *b) {
+        b->into_cgroup = false;
 }
 
-void cgov_testing_disable_kill_file(cgov *g) {
-        cgroupfs_of(g)->have_kill_file = false;
+void cgroupfs_testing_disable_kill_file(Backend *b) {
+        b->have_kill_file = false;
 }

@@ -5,7 +5,6 @@
 #include <sys/xattr.h>
 
 #include "cgroup-records.h"
-#include "internal.h"
 #include "macro.h"
 
 #define POOL_XATTR "user.cgov.pool"
@@ -22,7 +21,7 @@ void record_pool_write(int fd, const struct cgov_pool_limits *l) {
         (void) fsetxattr(fd, POOL_XATTR, buf, (size_t) n, 0);
 }
 
-void record_job_write(int fd, const cgov_job *j) {
+void record_job_write(int fd, const JobRecord *j) {
         char buf[RECORD_MAX];
 
         int n = snprintf(buf, sizeof buf,
@@ -80,13 +79,13 @@ bool record_pool_read(int fd, struct cgov_pool_limits *lim) {
         return true;
 }
 
-bool record_job_read(int fd, AdoptedJob *a, char name_buf[static RECORD_MAX]) {
+bool record_job_read(int fd, JobRecord *a, char buf[static RECORD_MAX]) {
         uint64_t v;
 
-        if (!read_record(fd, JOB_XATTR, name_buf))
+        *a = (JobRecord) {};
+        if (!read_record(fd, JOB_XATTR, buf))
                 return false;
-        const char *rec = name_buf;
-        a->recorded = true;
+        const char *rec = buf;
         a->keeper = record_u64(rec, "keeper", &v) && v == 1;
         if (record_u64(rec, "memory", &v))
                 a->memory = v;

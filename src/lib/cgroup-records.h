@@ -18,8 +18,7 @@ void record_pool_write(int fd, const struct cgov_pool_limits *lim);
 /* false when nothing is recorded (*lim untouched). */
 bool record_pool_read(int fd, struct cgov_pool_limits *lim);
 
-void record_job_write(int fd, const cgov_job *j);
-/* Fills a's recorded fields (a->recorded, and a->name pointing into
- * name_buf); false when nothing is recorded. */
+void record_job_write(int fd, const JobRecord *rec);
+/* Fills *rec (its name points into buf); false when nothing is recorded. */
 #define RECORD_MAX 256
-bool record_job_read(int fd, AdoptedJob *a, char name_buf[static RECORD_MAX]);
+bool record_job_read(int fd, JobRecord *rec, char buf[static RECORD_MAX]);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend-cgroupfs.h"
 #include "backend.h"
 #include "api.h"
 #include "internal.h"
@@ -23,8 +24,8 @@ static void governor_free(cgov *g) {
         for (size_t i = g->n_pools; i > 0; i--)
                 pool_free(g->pools[i - 1]);
         free(g->pools);
-        if (g->backend)
-                g->backend->close(g);
+        if (g->b)
+                g->backend->close(g->b);
         sd_event_source_unref(g->wake_source);
         sd_event_source_unref(g->queue_timer);
         sd_event_source_unref(g->exits_source);
@@ -32,8 +33,6 @@ static void governor_free(cgov *g) {
         safe_close(g->wake_fd);
         safe_close(g->exits_fd);
         safe_close(g->closed_fd);
-        safe_close(g->root_fd);
-        free(g->root);
         free(g->ids_file);
         free(g->close_queue);
         pthread_cond_destroy(&g->job_ended);
@@ -144,7 +143,7 @@ static cgov *governor_new(unsigned flags) {
                 return NULL;
         g->api.ops = &api_embedded;
         g->n_ref = 1;
-        g->root_fd = g->wake_fd = g->exits_fd = g->closed_fd = -EBADF;
+        g->wake_fd = g->exits_fd = g->closed_fd = -EBADF;
         g->flags = flags;
         g->next_job_id = 1;
         pthread_mutex_init(&g->lock, NULL);
@@ -175,7 +174,7 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
                 return -ENOMEM;
         }
 
-        r = g->backend->open(g, opts->cgroup_root);
+        r = g->backend->open(opts->cgroup_root, opts->flags, &g->b, &g->info);
         /* Pools and running jobs an earlier governor left in this root; the
          * supervisor takes over the jobs as soon as it runs. */
         if (r >= 0)
@@ -214,10 +213,10 @@ int governor_pools(cgov *g, cgov_pool ***ret, size_t *ret_n) {
 void governor_info(cgov *g, GovernorInfo *ret) {
         *ret = (GovernorInfo) {
                 .backend = g->backend->name,
-                .root = g->root,
+                .root = g->info.root,
                 .keeper = g->keeper,
-                .enforces_memory = g->enforces_memory,
-                .enforces_pids = g->enforces_pids,
+                .enforces_memory = g->info.enforces_memory,
+                .enforces_pids = g->info.enforces_pids,
         };
 }
 
@@ -341,3 +340,13 @@ const ApiOps api_embedded = {
         .release = gov_release,
         .call = gov_call,
 };
+
+void cgov_testing_disable_clone_into_cgroup(cgov *g) {
+        if (g->backend == &backend_cgroupfs)
+                cgroupfs_testing_disable_clone_into_cgroup(g->b);
+}
+
+void cgov_testing_disable_kill_file(cgov *g) {
+        if (g->backend == &backend_cgroupfs)
+                cgroupfs_testing_disable_kill_file(g->b);
+}

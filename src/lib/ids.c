@@ -2,10 +2,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
-#include "cgroup-fs.h"
+#include "fileio.h"
 #include "internal.h"
 #include "macro.h"
 
@@ -21,25 +21,26 @@
  *
  * One record write per IDS_BLOCK jobs, never on a job's own path otherwise. */
 
-#define IDS_XATTR "user.cgov.ids"
 #define IDS_BLOCK 1024
 
 static int mark_read(cgov *g, uint64_t *ret) {
         char buf[32];
-        ssize_t n;
 
-        if (g->ids_file) {
-                int r = cg_read(AT_FDCWD, g->ids_file, buf, sizeof buf);
-                if (r < 0)
-                        return r;
-                n = (ssize_t) strlen(buf);
-        } else {
-                n = fgetxattr(g->root_fd, IDS_XATTR, buf, sizeof buf - 1);
-                if (n < 0)
-                        return negative_errno();
-                buf[n] = '\0';
-        }
-        return cg_parse_u64(buf, ret);
+        if (!g->ids_file)
+                return g->backend->mark_read(g->b, ret);
+        _cleanup_close_ int fd = open(g->ids_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        int r = read_full_fd(fd, buf, sizeof buf, NULL);
+        if (r < 0)
+                return r;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(buf, &end, 10);
+        if (errno != 0 || end == buf || (*end != '\0' && strcmp(end, "\n") != 0))
+                return -EINVAL;
+        *ret = v;
+        return 0;
 }
 
 /* The file is replaced whole and on disk before it counts: after a crash of
@@ -49,7 +50,7 @@ static int mark_write(cgov *g, uint64_t mark) {
         int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", mark);
 
         if (!g->ids_file)
-                return fsetxattr(g->root_fd, IDS_XATTR, buf, (size_t) n - 1, 0) < 0 ? negative_errno() : 0;
+                return g->backend->mark_write(g->b, mark);
 
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, "%s.new", g->ids_file) < 0)

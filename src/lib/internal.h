@@ -38,8 +38,7 @@ struct cgov_pool {
         cgov *g;
         cgov_pool *parent;
         char *path;                    /* "shared/customer-a" */
-        char *cgroup;                  /* its cgroup directory (the backend's) */
-        int cgroup_fd;                 /* the backend's; closed once removed */
+        Place place;                   /* the backend's; its fd closed once removed */
         struct cgov_pool_limits limits;
         LedgerNode ledger;
         bool released;                 /* cgov_pool_release (or an ancestor's) */
@@ -59,21 +58,6 @@ typedef enum JobKill {
         JOB_KILL_TIMEOUT,    /* timeout_ms ran out */
 } JobKill;
 
-/* What starting a process needs. For a job started at once it points into
- * the caller's cgov_job_spec; a job that may wait owns copies (JobCopy). */
-struct JobLaunch {
-        const char *program;           /* argv[0] looked up in PATH */
-        char *const *argv;
-        char *const *envp;             /* NULL: the caller's environment */
-        const char *cwd;
-        const int *stdio;              /* three fds, or NULL: inherit */
-        uint32_t pids_max;
-        cgov_fn fn;                    /* cgov_call: run fn(arg, out_fd) instead of exec */
-        void *fn_arg;
-        int out_fd;
-        const SpawnCreds *creds;       /* NULL: as the caller */
-};
-
 typedef struct JobCopy {
         char **argv, **envp, *cwd;
         int stdio[3];
@@ -89,7 +73,6 @@ struct cgov_job {
         char *name;                    /* NULL: unnamed */
         char *program;
         char leaf[NAME_MAX_LEN + 24];  /* "<name>@<id>" */
-        char *cgroup;                  /* its cgroup directory, once the backend made it */
         uint64_t memory;               /* the reservation */
         uint32_t pids_max;
         uint64_t timeout_ms;
@@ -110,7 +93,7 @@ struct cgov_job {
         bool run_as;                   /* creds say whom it runs as (job_submit's creds) */
         SpawnCreds creds;              /* with run_as; creds.groups is owned */
         int start_error;               /* a queued job that could not start: -errno */
-        int cgroup_fd;                 /* the backend's, once made */
+        Place place;                   /* the backend's, once started */
         int pidfd;
         pid_t pid;
         uint64_t start_usec;           /* CLOCK_MONOTONIC */
@@ -138,11 +121,9 @@ struct cgov {
         bool closed;
 
         /* The tree, through its backend (backend.h), which sets these at open. */
-        const struct BackendOps *backend;
-        void *backend_data;            /* the backend's own */
-        char *root;                    /* the root's cgroup directory */
-        int root_fd;
-        bool enforces_memory, enforces_pids; /* limits are enforced, not only counted */
+        const BackendOps *backend;
+        Backend *b;                    /* the backend's own */
+        BackendInfo info;              /* what it can enforce */
 
         unsigned flags;
         bool keeper;                   /* jobs with creds start through keepers (GovernorOptions) */
@@ -245,6 +226,8 @@ void chain_add_running(cgov_pool *p, int delta);
 int job_start(cgov_job *j, const JobLaunch *l);
 /* Registers a started job: counters, lists; lock held. */
 void job_started(cgov_job *j);
+/* What a governor opened later needs to re-adopt it, in its place. */
+void job_record(cgov_job *j);
 
 /* supervise.c */
 int job_watch(cgov_job *j);                     /* supervising a RUNNING job */

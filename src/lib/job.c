@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cgroup-fs.h"
 #include "api.h"
 #include "internal.h"
 #include "macro.h"
@@ -86,7 +85,7 @@ void job_unref(cgov_job *j) {
         if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return;
         cgov *g = j->g;
-        safe_close(j->cgroup_fd);
+        safe_close(j->place.fd);
         /* Its keeper runs on without us (cgov_close): it unmaps its stack. */
         raw_task_disown(j->keeper_region, j->pidfd);
         safe_close(j->pidfd);
@@ -96,7 +95,7 @@ void job_unref(cgov_job *j) {
         free((gid_t *) j->creds.groups);
         free(j->name);
         free(j->program);
-        free(j->cgroup);
+        free(j->place.cgroup);
         free(j);
         governor_unref(g);
 }
@@ -171,7 +170,7 @@ cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref) {
         j->g = g;
         j->pool = p;
         j->n_ref = n_ref;
-        j->cgroup_fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
+        j->place.fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
         __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
         return j;
 }
@@ -238,13 +237,59 @@ static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *s
         };
 }
 
+void job_record(cgov_job *j) {
+        const JobRecord rec = {
+                .memory = j->memory,
+                .pids_max = j->pids_max,
+                .timeout_ms = j->timeout_ms,
+                .start_usec = j->start_usec,
+                .pid = j->pid,
+                .owner = j->owner,
+                .keeper = j->keeper,
+                .name = j->name,
+        };
+        j->g->backend->job_record(j->g->b, &j->place, &rec);
+}
+
 int job_start(cgov_job *j, const JobLaunch *l) {
-        j->keeper = j->g->keeper && l->creds && !l->fn;
-        int r = j->g->backend->job_start(j, l);
-        if (r >= 0)
-                /* What a governor opened later needs to re-adopt it. */
-                j->g->backend->record_job(j);
-        return r;
+        cgov *g = j->g;
+        JobStart s = {
+                .pool = &j->pool->place,
+                .pool_path = j->pool->path,
+                .memory = j->memory,
+                .pids_max = j->pids_max,
+                .keeper = g->keeper && l->creds && !l->fn,
+                .launch = l,
+        };
+        JobProcess proc = { .pidfd = -EBADF, .report_fd = -EBADF, .report_write_fd = -EBADF };
+        int r;
+
+        for (;;) {
+                r = job_leaf_name(j->leaf, sizeof j->leaf, j->name, j->id);
+                if (r < 0)
+                        return r;
+                memcpy(s.leaf, j->leaf, sizeof s.leaf);
+                r = g->backend->job_start(g->b, &s, &j->place, &proc);
+                if (r != -EEXIST)
+                        break;
+                /* Someone else's place of that name: take the next id. */
+                pthread_mutex_lock(&g->lock);
+                j->id = ids_next(g);
+                pthread_mutex_unlock(&g->lock);
+        }
+        if (r < 0)
+                return r;
+        j->keeper = s.keeper;
+        j->pid = proc.pid;
+        j->pidfd = proc.pidfd;
+        j->start_usec = proc.start_usec;
+        j->keeper_pid = proc.keeper_pid;
+        j->report_fd = proc.report_fd;
+        j->report_write_fd = proc.report_write_fd;
+        j->keeper_region = proc.keeper_region;
+        /* What a governor opened later needs to re-adopt it. */
+        job_record(j);
+        return j->keeper ? 1 : 0;
 }
 
 void job_started(cgov_job *j) {
@@ -255,7 +300,7 @@ void job_started(cgov_job *j) {
                 p->jobs_started++;
         /* Killed while it was being started: it dies now that it has a leaf. */
         if (j->kill == JOB_KILL_REQUESTED)
-                (void) j->g->backend->job_kill(j);
+                (void) j->g->backend->job_kill(j->g->b, &j->place);
 }
 
 /* Submits a job; `call` is cgov_call's function, NULL for a program. On a
@@ -440,11 +485,11 @@ static bool job_kill_locked(cgov_job *j) {
                  * keeper is starting it in one. */
                 j->kill = JOB_KILL_REQUESTED;
                 if (j->keeper)
-                        (void) j->g->backend->job_kill(j);
+                        (void) j->g->backend->job_kill(j->g->b, &j->place);
                 return true;
         case JOB_RUNNING:
                 j->kill = JOB_KILL_REQUESTED;
-                (void) j->g->backend->job_kill(j);
+                (void) j->g->backend->job_kill(j->g->b, &j->place);
                 return true;
         default:
                 return false; /* ending on its own, or ended */
@@ -491,7 +536,7 @@ pid_t gov_job_pid(cgov_job *j) {
 
 const char *gov_job_cgroup(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
-        const char *cg = j->state >= JOB_RUNNING ? j->cgroup : NULL;
+        const char *cg = j->state >= JOB_RUNNING ? j->place.cgroup : NULL;
         pthread_mutex_unlock(&j->g->lock);
         return cg;
 }

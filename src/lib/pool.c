@@ -11,9 +11,9 @@
 void pool_free(cgov_pool *p) {
         if (!p)
                 return;
-        safe_close(p->cgroup_fd);
+        safe_close(p->place.fd);
         free(p->path);
-        free(p->cgroup);
+        free(p->place.cgroup);
         free(p);
 }
 
@@ -76,7 +76,7 @@ static void pool_sync_memory_max(cgov_pool *p) {
                 return;
         if (p->limits.memory_max > 0 && p->ledger.memory_reserved > p->limits.memory_max)
                 return;
-        if (p->g->backend->pool_write_memory_max(p) >= 0)
+        if (p->g->backend->pool_set_memory_max(p->g->b, &p->place, p->limits.memory_max) >= 0)
                 p->memory_max_pending = false;
 }
 
@@ -91,7 +91,7 @@ static void pool_try_remove(cgov_pool *p) {
                 for (size_t i = 0; i < g->n_pools; i++)
                         if (g->pools[i]->parent == p && !g->pools[i]->removed)
                                 return;
-                if (g->backend->pool_remove(p) < 0)
+                if (g->backend->pool_remove(g->b, p->parent ? &p->parent->place : NULL, p->path, &p->place) < 0)
                         return; /* EBUSY: a job's leaf is still being removed; tried again later */
                 p->removed = true;
         }
@@ -113,7 +113,7 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         if (!p)
                 return -ENOMEM;
         p->api.ops = &api_embedded;
-        p->cgroup_fd = -EBADF;
+        p->place.fd = -EBADF;
         p->g = g;
         p->parent = parent;
         p->limits = *lim;
@@ -127,13 +127,13 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         if (!pools)
                 return -ENOMEM;
         g->pools = pools;
-        r = g->backend->pool_make(p, adopt);
+        r = g->backend->pool_make(g->b, parent ? &parent->place : NULL, path, lim, adopt, &p->place);
         if (r < 0)
                 return r;
         /* A re-adopted pool may have jobs that hold more than its limit:
          * its memory.max follows once they fit (pool_settle). */
         p->memory_max_pending = adopt;
-        g->backend->record_pool(p);
+        g->backend->pool_record(g->b, &p->place, &p->limits);
         g->pools[g->n_pools++] = p;
         *ret = TAKE_PTR(p);
         return 0;
@@ -200,7 +200,7 @@ int gov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim) {
         else {
                 struct cgov_pool_limits old = p->limits;
                 p->limits = *lim;
-                r = g->backend->pool_write_pids_max(p);
+                r = g->backend->pool_set_pids_max(g->b, &p->place, lim->pids_max);
                 if (r < 0)
                         p->limits = old; /* nothing changes on failure */
                 else {
@@ -208,7 +208,7 @@ int gov_pool_set_limits(cgov_pool *p, const struct cgov_pool_limits *lim) {
                         p->ledger.max_jobs = lim->max_jobs;
                         p->memory_max_pending = old.memory_max != lim->memory_max;
                         pool_sync_memory_max(p);
-                        g->backend->record_pool(p);
+                        g->backend->pool_record(g->b, &p->place, &p->limits);
                 }
         }
         pthread_mutex_unlock(&g->lock);
@@ -253,11 +253,11 @@ int gov_pool_status(cgov_pool *p, struct cgov_pool_status *st) {
         s.jobs_oom_killed = p->jobs_oom_killed;
         /* The kernel's own figures are read outside the lock: they move on
          * their own anyway. A removed pool has none. */
-        fd = p->removed ? -EBADF : fcntl(p->cgroup_fd, F_DUPFD_CLOEXEC, 3);
+        fd = p->removed ? -EBADF : fcntl(p->place.fd, F_DUPFD_CLOEXEC, 3);
         pthread_mutex_unlock(&p->g->lock);
 
         if (fd >= 0) {
-                p->g->backend->pool_usage(p->g, fd, &memory, &pids);
+                p->g->backend->pool_usage(p->g->b, fd, &memory, &pids);
                 s.memory_current = memory;
                 s.pids_current = (uint32_t) MIN(pids, UINT32_MAX);
                 safe_close(fd);
@@ -271,5 +271,5 @@ const char *gov_pool_path(cgov_pool *p) {
 }
 
 const char *gov_pool_cgroup(cgov_pool *p) {
-        return p->cgroup;
+        return p->place.cgroup;
 }

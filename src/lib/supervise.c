@@ -22,8 +22,12 @@
 #define DRAIN_MAX_USEC 100000ULL
 
 
+static int job_remove(cgov_job *j) {
+        return j->g->backend->job_remove(j->g->b, &j->pool->place, j->leaf, &j->place);
+}
+
 static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
-        j->g->backend->job_stats(j, ret_oom_kills);
+        j->g->backend->job_stats(j->g->b, &j->place, &j->result, ret_oom_kills);
 }
 
 static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
@@ -95,7 +99,7 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
                 for (cgov_pool *p = j->pool; p; p = p->parent)
                         p->jobs_oom_killed++;
         j->state = JOB_ENDED;
-        j->cgroup_fd = safe_close(j->cgroup_fd);
+        j->place.fd = safe_close(j->place.fd);
         j->pidfd = safe_close(j->pidfd);
         j->start_source = sd_event_source_disable_unref(j->start_source);
         job_list_remove(j);
@@ -120,7 +124,7 @@ static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
         uint64_t oom_kills;
 
         job_read_stats(j, &oom_kills);
-        if (j->g->backend->job_remove(j) == -EBUSY)
+        if (job_remove(j) == -EBUSY)
                 return false;
         /* Any other error leaves the leaf for the next cgov_open to clean;
          * the job is over either way. */
@@ -149,7 +153,7 @@ static void job_drain_later(cgov_job *j) {
 /* Called from the timer until the leaf is empty and gone. */
 static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
         cgov_job *j = userdata;
-        int r = j->g->backend->job_populated(j);
+        int r = j->g->backend->job_populated(j->g->b, &j->place);
 
         if (r <= 0 && job_leaf_done(j, true))
                 return 0;
@@ -161,7 +165,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
 static void job_main_gone(cgov_job *j) {
         if (job_leaf_done(j, true))
                 return;
-        (void) j->g->backend->job_kill(j);
+        (void) j->g->backend->job_kill(j->g->b, &j->place);
         job_drain_later(j);
 }
 
@@ -226,7 +230,7 @@ static void job_main_ended(cgov_job *j) {
                 }
         }
         if (j->keeper && j->counted_running) {
-                j->adopted = j->g->backend->job_recorded_exit(j, &code, &status) < 0;
+                j->adopted = j->g->backend->job_recorded_exit(j->g->b, &j->place, &code, &status) < 0;
                 if (j->adopted)
                         code = status = 0;
         }
@@ -266,7 +270,7 @@ static void job_keeper_reported(cgov_job *j) {
         if (j->state == JOB_STARTING) {
                 j->pid = jpid;
                 job_started(j);
-                j->g->backend->record_job(j); /* now with its main pid */
+                job_record(j); /* now with its main pid */
                 if (j->g->job_hook)
                         j->g->job_hook(j, j->g->job_hook_userdata);
         }
@@ -277,7 +281,7 @@ static void job_keeper_reported(cgov_job *j) {
  * (keepers need 5.9, CLONE_INTO_CGROUP is 5.7), so once the kill is pending
  * there it runs no more of its own code; the keeper dies with it. */
 static void keeper_start_kill(cgov_job *j) {
-        (void) j->g->backend->job_kill(j);
+        (void) j->g->backend->job_kill(j->g->b, &j->place);
         (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
 }
 
@@ -305,7 +309,7 @@ static void job_time_out(cgov_job *j) {
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_RUNNING && j->kill == JOB_KILL_NONE) {
                 j->kill = JOB_KILL_TIMEOUT;
-                (void) j->g->backend->job_kill(j);
+                (void) j->g->backend->job_kill(j->g->b, &j->place);
         }
         pthread_mutex_unlock(&j->g->lock);
 }
@@ -478,8 +482,8 @@ fail:
         pthread_mutex_lock(&j->g->lock);
         j->kill = JOB_KILL_REQUESTED;
         pthread_mutex_unlock(&j->g->lock);
-        while (j->g->backend->job_populated(j) > 0) {
-                (void) j->g->backend->job_kill(j);
+        while (j->g->backend->job_populated(j->g->b, &j->place) > 0) {
+                (void) j->g->backend->job_kill(j->g->b, &j->place);
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 1000000 }, NULL);
         }
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
@@ -493,7 +497,7 @@ fail:
         pthread_mutex_unlock(&j->g->lock);
         uint64_t oom_kills;
         job_read_stats(j, &oom_kills);
-        (void) j->g->backend->job_remove(j);
+        (void) job_remove(j);
         job_finish(j, oom_kills, true);
         return r;
 }
