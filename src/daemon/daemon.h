@@ -25,6 +25,7 @@
 
 #include "cgov.h"
 #include "policy.h"
+#include "list.h"
 #include "wire.h"
 
 /* Per-uid bounds (docs/protocol.md): what one tenant can make us hold. */
@@ -181,7 +182,7 @@ struct Connection {
         unsigned n_tied;             /* queued jobs that end if this connection closes first */
         sd_event_source *wait_timer;
         Connection *wprev, *wnext;   /* DaemonJob.waiters */
-        Connection *prev, *next;     /* Daemon.connections */
+        LIST_FIELDS(Connection, connections); /* Daemon.connections */
         SlotHold *slots;             /* acquired on this connection: returned when it closes */
         size_t n_slots;
         bool dead;                   /* failed: closed once the current callback is done */
@@ -223,7 +224,7 @@ struct DaemonJob {
         bool unannounced;            /* refused to its submitter (it could not start): no id was given */
         bool recorded;               /* has a record in the state directory (records.c) */
         bool start_logged;           /* "started" is said (and recorded, if it waited in a queue) */
-        DaemonJob *eprev, *enext;    /* Daemon.ended_* */
+        LIST_FIELDS(DaemonJob, ended); /* Daemon.ended_* */
 };
 
 int jobs_setup(Daemon *d);         /* the eventfd: before the governor opens */

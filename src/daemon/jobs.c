@@ -70,15 +70,7 @@ static int job_insert(Daemon *d, DaemonJob *j) {
 }
 
 static void ended_unlink(Daemon *d, DaemonJob *j) {
-        if (j->eprev)
-                j->eprev->enext = j->enext;
-        else
-                d->ended_head = j->enext;
-        if (j->enext)
-                j->enext->eprev = j->eprev;
-        else
-                d->ended_tail = j->eprev;
-        j->eprev = j->enext = NULL;
+        LIST_REMOVE_TAIL(ended, d->ended_head, d->ended_tail, j);
         d->n_ended--;
 }
 
@@ -95,12 +87,7 @@ static void job_drop(Daemon *d, DaemonJob *j) {
 }
 
 static void ended_append(Daemon *d, DaemonJob *j) {
-        j->eprev = d->ended_tail;
-        if (d->ended_tail)
-                d->ended_tail->enext = j;
-        else
-                d->ended_head = j;
-        d->ended_tail = j;
+        LIST_APPEND_TAIL(ended, d->ended_head, d->ended_tail, j);
         d->n_ended++;
 }
 
@@ -459,8 +446,9 @@ static void job_log_end(DaemonJob *j) {
 /* Bounds the kept results of one user: the oldest go first. */
 static void results_bound(Daemon *d, uid_t uid) {
         UserCount *u = user_count(d, uid);
-        for (DaemonJob *j = d->ended_head, *next; u && u->results > RESULTS_PER_USER_MAX && j; j = next) {
-                next = j->enext;
+        LIST_FOREACH_SAFE(ended, j, next, d->ended_head) {
+                if (!u || u->results <= RESULTS_PER_USER_MAX)
+                        break;
                 if (j->owner == uid && !j->waiters)
                         job_drop(d, j);
         }

@@ -37,12 +37,7 @@ static void connection_free(Connection *c) {
         UserCount *u = user_count(d, c->who.uid);
         if (u && u->connections > 0)
                 u->connections--;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                d->connections = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(connections, d->connections, c);
         d->n_connections--;
         identity_done(&c->who);
         free(c->slots);
@@ -275,10 +270,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 return 0;
         }
         u->connections++;
-        c->next = d->connections;
-        if (d->connections)
-                d->connections->prev = c;
-        d->connections = c;
+        LIST_PREPEND(connections, d->connections, c);
         d->n_connections++;
         log_debug("Connection of %s (uid %u, pid %d).", c->who.name, (unsigned) c->who.uid, (int) c->who.pid);
         return 0;

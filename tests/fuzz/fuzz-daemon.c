@@ -1383,7 +1383,7 @@ static void dump_state(void) {
         }
         /* The job a connection waits for is not read: it may be what went
          * wrong. */
-        for (Connection *c = D->connections; c; c = c->next)
+        LIST_FOREACH(connections, c, D->connections)
                 fprintf(stderr, "fuzz-daemon: daemon's connection of %s (pid %d): %s%s\n", c->who.name,
                         (int) c->who.pid, c->waiting_for ? "waiting for a job" : "not waiting",
                         c->dead ? ", dead" : "");
@@ -1497,7 +1497,7 @@ static void close_all(void) {
 /* Each owner collects its ended jobs' results, all its Waits in one write:
  * each must be there, once. */
 static void collect_results(void) {
-        for (DaemonJob *j = D->ended_head; j; j = j->enext) {
+        LIST_FOREACH(ended, j, D->ended_head) {
                 size_t k;
                 for (k = 0; k < n_users && users[k].uid != j->owner; k++)
                         ;
@@ -1509,7 +1509,7 @@ static void collect_results(void) {
         for (size_t k = 0; k < n_users; k++) {
                 Buf b = {};
                 unsigned n = 0;
-                for (DaemonJob *j = D->ended_head; j; j = j->enext)
+                LIST_FOREACH(ended, j, D->ended_head)
                         if (j->owner == users[k].uid) {
                                 buf_printf(&b, "{\"method\":\"io.cgov.Wait\",\"parameters\":{\"id\":%" PRIu64 "}}",
                                            j->id);

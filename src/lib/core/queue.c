@@ -26,50 +26,56 @@ static void record_refusal(struct cgov_result *res, const LedgerRefusal *rf) {
         snprintf(res->rejected_by, sizeof res->rejected_by, "%s", pool_of_node(rf->node)->path);
 }
 
-static void chain_add_queued(cgov_pool *p, int delta) {
-        for (; p; p = p->parent)
-                p->jobs_queued += delta;
-}
-
 /* Lock held: a refusal ends the submission; counters and *res say so. */
 static int refuse(cgov_job *j, struct cgov_result *res, const LedgerRefusal *rf) {
         *res = (struct cgov_result) { .outcome = CGOV_OUTCOME_REJECTED };
         record_refusal(res, rf);
-        for (cgov_pool *p = j->pool; p; p = p->parent)
-                p->jobs_rejected++;
+        POOL_CHAIN_ADD(j->pool, jobs_rejected, 1);
         return rf->error;
 }
 
 static void queue_append(cgov_job *j) {
         cgov_pool *p = j->pool;
 
-        j->qnext = NULL;
-        j->qprev = p->queue_tail;
-        if (p->queue_tail)
-                p->queue_tail->qnext = j;
-        else
-                p->queue_head = j;
-        p->queue_tail = j;
+        LIST_APPEND_TAIL(queue, p->queue_head, p->queue_tail, j);
         p->n_waiting++;
         j->g->n_waiting++;
-        chain_add_queued(p, +1);
+        POOL_CHAIN_ADD(p, jobs_queued, 1);
 }
 
 void queue_unlink(cgov_job *j) {
         cgov_pool *p = j->pool;
 
-        if (j->qprev)
-                j->qprev->qnext = j->qnext;
-        else
-                p->queue_head = j->qnext;
-        if (j->qnext)
-                j->qnext->qprev = j->qprev;
-        else
-                p->queue_tail = j->qprev;
-        j->qprev = j->qnext = NULL;
+        LIST_REMOVE_TAIL(queue, p->queue_head, p->queue_tail, j);
         p->n_waiting--;
         j->g->n_waiting--;
-        chain_add_queued(p, -1);
+        POOL_CHAIN_ADD(p, jobs_queued, -1);
+}
+
+/* Ends a job whose process never started (killed, expired or refused
+ * while it waited, or it could not be started). Lock held; the governor's
+ * reference is dropped by the caller after unlocking (job_unref). */
+static void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error) {
+        cgov_pool *p = j->pool;
+        struct cgov_result *res = &j->result;
+
+        if (j->state == JOB_QUEUED)
+                queue_unlink(j);
+        if (outcome != CGOV_OUTCOME_REJECTED)
+                *res = (struct cgov_result) {};
+        else {
+                if (rejection == CGOV_E_POOL_GONE || !res->rejected_by[0]) {
+                        res->requested = res->available = res->limit = 0;
+                        snprintf(res->rejected_by, sizeof res->rejected_by, "%s", p->path);
+                }
+                POOL_CHAIN_ADD(p, jobs_rejected, 1);
+        }
+        res->outcome = outcome;
+        res->rejection = rejection;
+        j->start_error = start_error;
+        j->state = JOB_ENDED;
+        job_list_remove(j);
+        job_ended_notify(j);
 }
 
 int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
@@ -122,11 +128,11 @@ int queue_admit(cgov_job *j, bool may_wait, struct cgov_result *res) {
 }
 
 /* Ends the waiters that were killed, ran out of time, or lost their pool.
- * Lock held; the ended ones are chained on *ended through qnext. */
+ * Lock held; the ended ones are chained on *ended through queue_next. */
 static void sweep(cgov *g, uint64_t now, cgov_job **ended) {
         for (size_t i = 0; i < g->n_pools; i++)
                 for (cgov_job *j = g->pools[i]->queue_head, *next; j; j = next) {
-                        next = j->qnext;
+                        next = j->queue_next;
                         if (j->kill != JOB_KILL_NONE)
                                 job_end_unstarted(j, CGOV_OUTCOME_KILLED, 0, 0);
                         else if (j->pool->released)
@@ -135,14 +141,14 @@ static void sweep(cgov *g, uint64_t now, cgov_job **ended) {
                                 job_end_unstarted(j, CGOV_OUTCOME_REJECTED, CGOV_E_TIMEOUT, 0);
                         else
                                 continue;
-                        j->qnext = *ended;
+                        j->queue_next = *ended;
                         *ended = j;
                 }
 }
 
 /* Admits queue heads round-robin: each pass offers every pool, starting
  * after the one served last, one admission; passes repeat while any pool
- * got one. Lock held; the admitted are chained on *start through qnext. */
+ * got one. Lock held; the admitted are chained on *start through queue_next. */
 static void admit_round_robin(cgov *g, cgov_job **start) {
         bool progress;
 
@@ -163,7 +169,7 @@ static void admit_round_robin(cgov *g, cgov_job **start) {
                         }
                         queue_unlink(j);
                         j->state = JOB_STARTING;
-                        j->qnext = *start;
+                        j->queue_next = *start;
                         *start = j;
                         g->dispatch_cursor = i;
                         progress = true;
@@ -175,7 +181,7 @@ static uint64_t next_deadline(cgov *g) {
         uint64_t next = 0;
 
         for (size_t i = 0; i < g->n_pools; i++)
-                for (cgov_job *j = g->pools[i]->queue_head; j; j = j->qnext)
+                LIST_FOREACH(queue, j, g->pools[i]->queue_head)
                         if (j->queue_deadline_usec > 0 && (next == 0 || j->queue_deadline_usec < next))
                                 next = j->queue_deadline_usec;
         return next;
@@ -202,16 +208,16 @@ void queue_dispatch(cgov *g) {
                 pthread_mutex_unlock(&g->lock);
 
                 for (cgov_job *j = ended, *next; j; j = next) {
-                        next = j->qnext;
-                        j->qnext = NULL;
+                        next = j->queue_next;
+                        j->queue_next = NULL;
                         job_unref(j); /* the governor's watch */
                 }
 
                 /* Started outside the lock: a spawn takes a fraction of a
                  * millisecond that other threads' admissions need not wait. */
                 for (cgov_job *j = start, *next; j; j = next) {
-                        next = j->qnext;
-                        j->qnext = NULL;
+                        next = j->queue_next;
+                        j->queue_next = NULL;
                         JobLaunch l = launch_of_copy(j);
                         int r = job_start(j, &l);
                         pthread_mutex_lock(&g->lock);

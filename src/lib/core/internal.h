@@ -1,33 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The governor's objects, shared by the files of src/lib. Everything here is
- * guarded by cgov.lock unless a field says otherwise.
+/* The embedded governor's objects, shared by the files of src/lib/core
+ * and private to them. Everything here is guarded by cgov.lock unless a
+ * field says otherwise. From the top down:
  *
- *   governor.c  open/close, the supervisor (a thread, or the caller's loop) and its wake-up
- *   pool.c      pools: create, find, limits, release, status
- *   slots.c     slots without a process
- *   job.c       the public job calls, and a job's birth and death
- *   supervise.c the supervisor's side of a running job: exit, timeout, drain
- *   queue.c     admission, the wait queues, round-robin dispatch
- *   call.c      cgov_call: a C function in a forked child under limits
- *   adopt.c     re-adoption: taking over what the backend finds
- *   backend*.c  the tree (backend.h): everything that touches a cgroup
- *   keeper.c    a job's keeper: starts it off our threads, records its end
- *   ids.c       job ids that never repeat on a root
- *   closer.c    closing a tenant's files on no thread that serves
- */
+ *   embedded.c   open and close, api_embedded, what cgovd asks (governor.h)
+ *   call.c       cgov_call: a C function in a forked child under limits
+ *   submit.c     the job calls: submit, await, run, kill
+ *   slots.c      slots without a process
+ *   adopt.c      re-adoption: taking over what the backend finds
+ *   supervisor.c the supervisor's loop (a thread, or the caller's) and its stop
+ *   supervise.c  the supervisor's side of a running job: exit, timeout, drain
+ *   queue.c      admission, the wait queues, round-robin dispatch
+ *   job.c        a job's life: its handle, start, record, end
+ *   pool.c       pools: create, find, limits, release, status
+ *   ids.c        job ids that never repeat on a root
+ *   closer.c     closing a tenant's files on no thread that serves
+ *   governor.c   the governor object: references, wake-up, end
+ *   ledger.c     the admission ledger (pure)
+ *
+ * Below the core: the tree through its backend (backend.h), processes
+ * (spawn.h, keeper.h); the core never touches a cgroup itself. */
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "api.h"
+#include "api-ops.h"
 #include "backend.h"
 #include "cgov.h"
 #include "governor.h"
 #include "ledger.h"
+#include "list.h"
 #include "names.h"
 #include "time-util.h"
 
@@ -108,8 +114,8 @@ struct cgov_job {
         sd_event_source *timeout_source, *drain_source, *start_source;
         unsigned drain_round;
 
-        cgov_job *prev, *next;         /* cgov.jobs: every job not yet ENDED */
-        cgov_job *qprev, *qnext;       /* its pool's queue */
+        LIST_FIELDS(cgov_job, jobs);   /* cgov.jobs: every job not yet ENDED */
+        LIST_FIELDS(cgov_job, queue);  /* its pool's queue */
         cgov_job *next_incoming;       /* cgov.incoming */
 };
 
@@ -166,10 +172,21 @@ struct cgov {
 };
 
 /* governor.c */
+cgov *governor_new(unsigned flags, const ApiOps *ops);
 void governor_unref(cgov *g);
+void governor_wake(cgov *g);
+void pool_free(cgov_pool *p);
 
-/* The embedded mode's side of the API (api.h): api_embedded's operations,
- * called with their arguments checked. */
+/* supervisor.c: event NULL: a thread of our own. */
+int supervisor_start(cgov *g, sd_event *event);
+/* Marks the governor closed and stops the supervisor (joins its thread, or
+ * leaves the caller's loop): nothing runs on it any more after this. */
+void supervisor_stop(cgov *g);
+
+/* The embedded mode's side of the API (api-ops.h): api_embedded's
+ * operations (embedded.c, pool.c, submit.c, slots.c, call.c), called with
+ * their arguments checked. */
+extern const ApiOps api_embedded;
 void gov_close(cgov *g);
 int gov_pool_create(cgov *g, const char *path, const struct cgov_pool_limits *lim, cgov_pool **ret);
 int gov_pool_find(cgov *g, const char *path, cgov_pool **ret);
@@ -189,10 +206,13 @@ int gov_acquire(cgov_pool *p, unsigned n);
 int gov_release(cgov_pool *p, unsigned n);
 int gov_call(cgov_pool *p, cgov_fn fn, void *arg, const struct cgov_job_spec *spec, struct cgov_result *res,
              void **out, size_t *out_len);
-void governor_wake(cgov *g);
 
 /* pool.c */
-void pool_free(cgov_pool *p);
+/* Adds delta to one of the whole-subtree counters (jobs_running, ...) of
+ * p and of each of its ancestors. Lock held. */
+#define POOL_CHAIN_ADD(p, counter, delta)                                  \
+        for (cgov_pool *_pool = (p); _pool; _pool = _pool->parent)        \
+                _pool->counter += (delta)
 cgov_pool *pool_lookup(cgov *g, const char *path);   /* live pools only */
 bool pool_within(const cgov_pool *p, const cgov_pool *ancestor);
 int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_pool_limits *lim,
@@ -210,14 +230,10 @@ void job_ended_notify(cgov_job *j);
 cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref);
 void job_unref(cgov_job *j);
 cgov_job *job_ref(cgov_job *j);
-/* Ends a job whose process never started: lock held; the governor's
- * reference is dropped by the caller after unlocking (job_unref). */
-void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error);
 void job_list_remove(cgov_job *j);
 JobLaunch launch_of_copy(const cgov_job *j);
 void job_copy_free(cgov *g, JobCopy *c);
 void job_list_add(cgov_job *j);
-void chain_add_running(cgov_pool *p, int delta);
 
 /* Makes the job's place and starts the process (the backend's job_start):
  * 0 when it runs, 1 when its keeper starts it (the supervisor learns how it

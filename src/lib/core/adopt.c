@@ -64,7 +64,7 @@ static int adopt_job(void *userdata, void *pool, AdoptedJob *a) {
 
         /* It runs: its reservation is held whatever the limits say now. */
         ledger_force(&p->ledger, j->memory, 1);
-        chain_add_running(p, +1);
+        POOL_CHAIN_ADD(p, jobs_running, 1);
         job_list_add(j);
         j->next_incoming = g->incoming;
         g->incoming = j;

@@ -24,6 +24,9 @@
  * away (a restart takes a second or two; systemd's restart delay is 100 ms). */
 #define CLIENT_RECONNECT_MS (60 * 1000)
 
+#include "api-ops.h"
+
+extern const ApiOps api_client;
 int client_open(const struct cgov_options *opts, cgov **ret);
 
 /* One request on the shared connection: 0 with the reply's parameters (the

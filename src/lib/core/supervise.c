@@ -80,9 +80,7 @@ static void keeper_gone(cgov_job *j) {
         j->keeper_region = NULL;
 }
 
-/* on_supervisor: called by the supervisor thread, which serves the queues
- * next; any other thread wakes it for that. */
-static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
+static void job_finish(cgov_job *j, uint64_t oom_kills) {
         cgov *g = j->g;
         bool waiters;
 
@@ -94,10 +92,9 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
         pthread_mutex_lock(&g->lock);
         ledger_release(&j->pool->ledger, j->memory, 1);
         if (j->counted_running)
-                chain_add_running(j->pool, -1);
+                POOL_CHAIN_ADD(j->pool, jobs_running, -1);
         if (j->result.outcome == CGOV_OUTCOME_OOM_KILLED)
-                for (cgov_pool *p = j->pool; p; p = p->parent)
-                        p->jobs_oom_killed++;
+                POOL_CHAIN_ADD(j->pool, jobs_oom_killed, 1);
         j->state = JOB_ENDED;
         j->place.fd = safe_close(j->place.fd);
         j->pidfd = safe_close(j->pidfd);
@@ -109,10 +106,10 @@ static void job_finish(cgov_job *j, uint64_t oom_kills, bool on_supervisor) {
         pthread_mutex_unlock(&g->lock);
 
         job_unref(j); /* the governor's watch */
-        /* The room it held may be a waiter's turn. */
-        if (on_supervisor)
-                queue_dispatch(g);
-        else if (waiters)
+        /* The room it held may be a waiter's turn: the supervisor's next
+         * round serves the queues (on its own thread, the wake-up is one
+         * write to its eventfd, read in the same pass of its loop). */
+        if (waiters)
                 governor_wake(g);
 }
 
@@ -120,7 +117,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* The leaf's stats are read while it still exists, then it goes and the
  * job ends. false: something still runs in it. */
-static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
+static bool job_leaf_done(cgov_job *j) {
         uint64_t oom_kills;
 
         job_read_stats(j, &oom_kills);
@@ -129,7 +126,7 @@ static bool job_leaf_done(cgov_job *j, bool on_supervisor) {
         /* Any other error leaves the leaf for the next cgov_open to clean;
          * the job is over either way. */
         keeper_gone(j);
-        job_finish(j, oom_kills, on_supervisor);
+        job_finish(j, oom_kills);
         return true;
 }
 
@@ -146,7 +143,7 @@ static void job_drain_later(cgov_job *j) {
                 /* Out of memory in the loop: finish without removing the leaf
                  * rather than hold the reservation forever. */
                 job_read_stats(j, &oom_kills);
-                job_finish(j, oom_kills, true);
+                job_finish(j, oom_kills);
         }
 }
 
@@ -155,7 +152,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
         cgov_job *j = userdata;
         int r = j->g->backend->job_populated(j->g->b, &j->place);
 
-        if (r <= 0 && job_leaf_done(j, true))
+        if (r <= 0 && job_leaf_done(j))
                 return 0;
         job_drain_later(j);
         return 0;
@@ -163,7 +160,7 @@ static int on_drain(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Whatever the main process left behind dies with it, and the leaf drains. */
 static void job_main_gone(cgov_job *j) {
-        if (job_leaf_done(j, true))
+        if (job_leaf_done(j))
                 return;
         (void) j->g->backend->job_kill(j->g->b, &j->place);
         job_drain_later(j);
@@ -377,7 +374,7 @@ int job_wait_here(cgov_job *j) {
         job_list_remove(j);
         pthread_mutex_unlock(&g->lock);
 
-        if (job_leaf_done(j, false))
+        if (job_leaf_done(j))
                 return 0;
 
         /* Leftovers: the supervisor kills them and drains the leaf on its
@@ -498,7 +495,7 @@ fail:
         uint64_t oom_kills;
         job_read_stats(j, &oom_kills);
         (void) job_remove(j);
-        job_finish(j, oom_kills, true);
+        job_finish(j, oom_kills);
         return r;
 }
 
@@ -517,7 +514,7 @@ static bool keeper_busy(const cgov_job *j) {
 static bool keepers_settle(cgov_job *jobs, uint64_t deadline) {
         for (;;) {
                 bool busy = false;
-                for (cgov_job *j = jobs; j; j = j->next)
+                LIST_FOREACH(jobs, j, jobs)
                         busy = busy || keeper_busy(j);
                 if (!busy)
                         return true;
@@ -530,7 +527,7 @@ static bool keepers_settle(cgov_job *jobs, uint64_t deadline) {
 void jobs_end_starts(cgov_job *jobs) {
         if (keepers_settle(jobs, now_usec() + KEEPER_CLOSE_GRACE_USEC))
                 return;
-        for (cgov_job *j = jobs; j; j = j->next)
+        LIST_FOREACH(jobs, j, jobs)
                 if (keeper_busy(j))
                         keeper_start_kill(j);
         /* Killed keepers die at once; a longer wait means a kernel that
@@ -542,7 +539,7 @@ void job_detach(cgov_job *j) {
         j->timeout_source = sd_event_source_disable_unref(j->timeout_source);
         j->drain_source = sd_event_source_disable_unref(j->drain_source);
         j->start_source = sd_event_source_disable_unref(j->start_source);
-        j->prev = j->next = j->next_incoming = NULL;
+        j->jobs_prev = j->jobs_next = j->next_incoming = NULL;
         job_unref(j);
 }
 

@@ -4,57 +4,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
 #include "internal.h"
+#include "job-spec.h"
 #include "macro.h"
-#include "string-table.h"
-#include "raw-task.h"
 #include "spawn.h"
 #include "strv.h"
 
-/* A job's life: admitted (or queued, then admitted) → leaf made, limits
- * written → started in the leaf → main process reaped by the supervisor →
- * leftovers killed, leaf drained → stats read → leaf removed → reservation
- * returned → ENDED. A job admitted at once is started by the caller's
- * thread; everything after the start, and the start of a job that waited,
- * is the supervisor's (supervise.c, queue.c), so nobody has to poll. */
-
-void chain_add_running(cgov_pool *p, int delta) {
-        for (; p; p = p->parent)
-                p->jobs_running += delta;
-}
-
-void job_list_add(cgov_job *j) {
-        cgov *g = j->g;
-        j->prev = NULL;
-        j->next = g->jobs;
-        if (g->jobs)
-                g->jobs->prev = j;
-        g->jobs = j;
-}
-
-void job_list_remove(cgov_job *j) {
-        if (j->prev)
-                j->prev->next = j->next;
-        else if (j->g->jobs == j)
-                j->g->jobs = j->next;
-        if (j->next)
-                j->next->prev = j->prev;
-        j->prev = j->next = NULL;
-}
-
-void job_copy_free(cgov *g, JobCopy *c) {
-        strv_free(c->argv);
-        strv_free(c->envp);
-        free(c->cwd);
-        /* cgovd's jobs' stdio is its tenants': closing it may block. */
-        if (c->has_stdio && g->keeper)
-                governor_close_fds(g, c->stdio, 3);
-        else if (c->has_stdio)
-                for (int i = 0; i < 3; i++)
-                        safe_close(c->stdio[i]);
-        *c = (JobCopy) {};
-}
+/* Jobs as callers see them: submitted (admitted at once, queued or
+ * refused), awaited, run, killed. What happens to a job from then on is
+ * job.c's, queue.c's and supervise.c's. */
 
 /* A job that may wait outlives the caller's spec: everything it points to is
  * copied, and its stdio fds duplicated. */
@@ -74,105 +32,6 @@ static int job_copy_spec(JobCopy *c, const struct cgov_job_spec *spec, bool exec
                                 return negative_errno();
         }
         return 0;
-}
-
-cgov_job *job_ref(cgov_job *j) {
-        __atomic_add_fetch(&j->n_ref, 1, __ATOMIC_RELAXED);
-        return j;
-}
-
-void job_unref(cgov_job *j) {
-        if (!j || __atomic_sub_fetch(&j->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
-                return;
-        cgov *g = j->g;
-        safe_close(j->place.fd);
-        /* Its keeper runs on without us (cgov_close): it unmaps its stack. */
-        raw_task_disown(j->keeper_region, j->pidfd);
-        safe_close(j->pidfd);
-        safe_close(j->report_fd);
-        safe_close(j->report_write_fd);
-        job_copy_free(g, &j->copy);
-        free((gid_t *) j->creds.groups);
-        free(j->name);
-        free(j->program);
-        free(j->place.cgroup);
-        free(j);
-        governor_unref(g);
-}
-
-void job_end_unstarted(cgov_job *j, enum cgov_outcome outcome, int rejection, int start_error) {
-        cgov_pool *p = j->pool;
-        struct cgov_result *res = &j->result;
-
-        if (j->state == JOB_QUEUED)
-                queue_unlink(j);
-        if (outcome != CGOV_OUTCOME_REJECTED)
-                *res = (struct cgov_result) {};
-        else {
-                if (rejection == CGOV_E_POOL_GONE || !res->rejected_by[0]) {
-                        res->requested = res->available = res->limit = 0;
-                        snprintf(res->rejected_by, sizeof res->rejected_by, "%s", p->path);
-                }
-                for (cgov_pool *i = p; i; i = i->parent)
-                        i->jobs_rejected++;
-        }
-        res->outcome = outcome;
-        res->rejection = rejection;
-        j->start_error = start_error;
-        j->state = JOB_ENDED;
-        job_list_remove(j);
-        job_ended_notify(j);
-}
-
-void job_ended_notify(cgov_job *j) {
-        cgov *g = j->g;
-
-        pthread_cond_broadcast(&g->job_ended);
-        if (g->job_hook)
-                g->job_hook(j, g->job_hook_userdata);
-}
-
-static const char *const job_state_table[] = {
-        [JOB_QUEUED] = "queued",
-        [JOB_STARTING] = "starting",
-        [JOB_RUNNING] = "running",
-        [JOB_ENDING] = "ending",
-        [JOB_ENDED] = "ended",
-};
-DEFINE_STRING_TABLE_TO_STRING(job_state, JobState);
-
-void job_info(cgov_job *j, JobInfo *ret) {
-        pthread_mutex_lock(&j->g->lock);
-        *ret = (JobInfo) {
-                .id = j->id,
-                .pool = j->pool,
-                .owner = j->owner,
-                .state = j->state,
-                .pid = j->pid,
-                .memory = j->memory,
-                .start_usec = j->state >= JOB_RUNNING ? j->start_usec : 0,
-                .adopted = j->adopted,
-                .readopted = j->readopted,
-                .start_error = j->start_error,
-        };
-        if (j->name)
-                snprintf(ret->name, sizeof ret->name, "%s", j->name);
-        if (j->state >= JOB_RUNNING)
-                snprintf(ret->leaf, sizeof ret->leaf, "%s", j->leaf);
-        pthread_mutex_unlock(&j->g->lock);
-}
-
-cgov_job *job_alloc(cgov *g, cgov_pool *p, unsigned n_ref) {
-        cgov_job *j = calloc(1, sizeof *j);
-        if (!j)
-                return NULL;
-        j->api.ops = &api_embedded;
-        j->g = g;
-        j->pool = p;
-        j->n_ref = n_ref;
-        j->place.fd = j->pidfd = j->report_fd = j->report_write_fd = -EBADF;
-        __atomic_add_fetch(&g->n_ref, 1, __ATOMIC_RELAXED);
-        return j;
 }
 
 static int job_new(cgov_pool *p, const struct cgov_job_spec *spec, char *program, const SpawnCreds *creds,
@@ -206,22 +65,6 @@ oom:
         return -ENOMEM;
 }
 
-/* The job's own copy of its spec as a JobLaunch (JobCopy). */
-JobLaunch launch_of_copy(const cgov_job *j) {
-        return (JobLaunch) {
-                .program = j->program,
-                .argv = j->copy.argv,
-                .envp = j->copy.envp,
-                .cwd = j->copy.cwd,
-                .stdio = j->copy.has_stdio ? j->copy.stdio : NULL,
-                .pids_max = j->pids_max,
-                .fn = j->fn,
-                .fn_arg = j->fn_arg,
-                .out_fd = j->out_fd,
-                .creds = j->run_as ? &j->creds : NULL,
-        };
-}
-
 /* The caller's spec as a JobLaunch: nothing copied for a job started at once. */
 static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *spec, int stdio[3]) {
         if (spec->flags & CGOV_JOB_STDIO)
@@ -235,72 +78,6 @@ static JobLaunch launch_of_spec(const cgov_job *j, const struct cgov_job_spec *s
                 .pids_max = spec->pids_max,
                 .creds = j->run_as ? &j->creds : NULL,
         };
-}
-
-void job_record(cgov_job *j) {
-        const JobRecord rec = {
-                .memory = j->memory,
-                .pids_max = j->pids_max,
-                .timeout_ms = j->timeout_ms,
-                .start_usec = j->start_usec,
-                .pid = j->pid,
-                .owner = j->owner,
-                .keeper = j->keeper,
-                .name = j->name,
-        };
-        j->g->backend->job_record(j->g->b, &j->place, &rec);
-}
-
-int job_start(cgov_job *j, const JobLaunch *l) {
-        cgov *g = j->g;
-        JobStart s = {
-                .pool = &j->pool->place,
-                .pool_path = j->pool->path,
-                .memory = j->memory,
-                .pids_max = j->pids_max,
-                .keeper = g->keeper && l->creds && !l->fn,
-                .launch = l,
-        };
-        JobProcess proc = { .pidfd = -EBADF, .report_fd = -EBADF, .report_write_fd = -EBADF };
-        int r;
-
-        for (;;) {
-                r = job_leaf_name(j->leaf, sizeof j->leaf, j->name, j->id);
-                if (r < 0)
-                        return r;
-                memcpy(s.leaf, j->leaf, sizeof s.leaf);
-                r = g->backend->job_start(g->b, &s, &j->place, &proc);
-                if (r != -EEXIST)
-                        break;
-                /* Someone else's place of that name: take the next id. */
-                pthread_mutex_lock(&g->lock);
-                j->id = ids_next(g);
-                pthread_mutex_unlock(&g->lock);
-        }
-        if (r < 0)
-                return r;
-        j->keeper = s.keeper;
-        j->pid = proc.pid;
-        j->pidfd = proc.pidfd;
-        j->start_usec = proc.start_usec;
-        j->keeper_pid = proc.keeper_pid;
-        j->report_fd = proc.report_fd;
-        j->report_write_fd = proc.report_write_fd;
-        j->keeper_region = proc.keeper_region;
-        /* What a governor opened later needs to re-adopt it. */
-        job_record(j);
-        return j->keeper ? 1 : 0;
-}
-
-void job_started(cgov_job *j) {
-        j->state = JOB_RUNNING;
-        j->counted_running = true;
-        chain_add_running(j->pool, +1);
-        for (cgov_pool *p = j->pool; p; p = p->parent)
-                p->jobs_started++;
-        /* Killed while it was being started: it dies now that it has a leaf. */
-        if (j->kill == JOB_KILL_REQUESTED)
-                (void) j->g->backend->job_kill(j->g->b, &j->place);
 }
 
 /* Submits a job; `call` is cgov_call's function, NULL for a program. On a
@@ -515,7 +292,7 @@ int gov_kill_matching(cgov_pool *p, const char *name) {
         int n = 0;
 
         pthread_mutex_lock(&g->lock);
-        for (cgov_job *j = g->jobs; j; j = j->next)
+        LIST_FOREACH(jobs, j, g->jobs)
                 if (pool_within(j->pool, p) && (!name || (j->name && strcmp(j->name, name) == 0)) &&
                     job_kill_locked(j))
                         n++;
@@ -540,4 +317,3 @@ const char *gov_job_cgroup(cgov_job *j) {
         pthread_mutex_unlock(&j->g->lock);
         return cg;
 }
-

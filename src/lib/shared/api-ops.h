@@ -6,7 +6,8 @@
  * a table of these operations; api.c checks a call's arguments and hands it
  * to the table of the handle it was given. Every handle of either mode
  * (cgov, cgov_pool, cgov_job) begins with an ApiHandle, so api.c needs no
- * mode's struct layout. */
+ * mode's struct layout. The tables: api_embedded (core/internal.h) and
+ * api_client (client/client.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,9 +51,4 @@ static inline const ApiOps *api_ops(const void *handle) {
         return ((const ApiHandle *) handle)->ops;
 }
 
-extern const ApiOps api_embedded;   /* governor.c */
-extern const ApiOps api_client;     /* client.c */
 
-/* The checks every mode's jobs pass (exec: a program, not cgov_call's
- * function): 0, -EINVAL, -ERANGE or -EBADF. */
-int job_spec_check(const struct cgov_job_spec *spec, bool exec);

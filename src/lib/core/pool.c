@@ -4,18 +4,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api.h"
+#include "api-ops.h"
 #include "internal.h"
 #include "macro.h"
 
-void pool_free(cgov_pool *p) {
-        if (!p)
-                return;
-        safe_close(p->place.fd);
-        free(p->path);
-        free(p->place.cgroup);
-        free(p);
-}
 
 static void pool_freep(cgov_pool **p) {
         pool_free(*p);
@@ -112,7 +104,7 @@ int pool_add(cgov *g, cgov_pool *parent, const char *path, const struct cgov_poo
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
-        p->api.ops = &api_embedded;
+        p->api.ops = g->api.ops;
         p->place.fd = -EBADF;
         p->g = g;
         p->parent = parent;

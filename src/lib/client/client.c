@@ -6,7 +6,8 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "api.h"
+#include "api-ops.h"
+#include "job-spec.h"
 #include "client.h"
 #include "macro.h"
 #include "protocol.h"
@@ -186,7 +187,7 @@ static void drop_idle(ClientGov *c) {
                 wire_free(c->idle[--c->n_idle]);
 }
 
-static void pool_free(ClientPool *p) {
+static void client_pool_free(ClientPool *p) {
         if (!p)
                 return;
         free(p->path);
@@ -200,7 +201,7 @@ static void client_unref(ClientGov *c) {
         wire_free(c->wire);
         drop_idle(c);
         for (size_t i = 0; i < c->n_pools; i++)
-                pool_free(c->pools[i]);
+                client_pool_free(c->pools[i]);
         free(c->pools);
         free(c->address);
         pthread_mutex_destroy(&c->call_lock);
@@ -285,7 +286,7 @@ static ClientPool *pool_handle(ClientGov *c, const char *path, const char *cgrou
         p->path = strdup(path);
         p->cgroup = strdup(cgroup);
         if (!p->path || !p->cgroup) {
-                pool_free(p);
+                client_pool_free(p);
                 return NULL;
         }
         c->pools[c->n_pools++] = p;
@@ -417,6 +418,18 @@ static void job_update(ClientJob *j, json_object *o) {
         pthread_mutex_unlock(&j->g->lock);
 }
 
+/* A handle of job id, as a Submit or GetJob reply (taken) describes it. */
+static int job_from_reply(ClientGov *c, uint64_t id, json_object *reply, cgov_job **ret) {
+        ClientJob *j = job_handle(c, id);
+        if (j)
+                job_update(j, reply);
+        json_object_put(reply);
+        if (!j)
+                return -ENOMEM;
+        *ret = (cgov_job *) j;
+        return 0;
+}
+
 int client_submit(cgov_pool *pool, const struct cgov_job_spec *spec, bool detach, cgov_job **ret,
                   struct cgov_result *res) {
         static const int inherit[3] = { 0, 1, 2 };
@@ -476,15 +489,7 @@ int client_submit(cgov_pool *pool, const struct cgov_job_spec *spec, bool detach
                 json_object_put(reply);
                 return -EPROTO;
         }
-        ClientJob *j = job_handle(p->g, id);
-        if (!j) {
-                json_object_put(reply);
-                return -ENOMEM;
-        }
-        job_update(j, reply);
-        json_object_put(reply);
-        *ret = (cgov_job *) j;
-        return 0;
+        return job_from_reply(p->g, id, reply, ret);
 }
 
 static int client_submit_attached(cgov_pool *p, const struct cgov_job_spec *spec, cgov_job **ret) {
@@ -506,15 +511,7 @@ int client_job_attach(cgov *g, uint64_t id, cgov_job **ret) {
         r = call(c, "GetJob", params, NULL, 0, &reply, NULL);
         if (r < 0)
                 return r;
-        ClientJob *j = job_handle(c, id);
-        if (!j) {
-                json_object_put(reply);
-                return -ENOMEM;
-        }
-        job_update(j, reply);
-        json_object_put(reply);
-        *ret = (cgov_job *) j;
-        return 0;
+        return job_from_reply(c, id, reply, ret);
 }
 
 uint64_t client_job_id(cgov_job *j) {
