@@ -50,6 +50,10 @@ struct cgov_options {
 #define CGOV_OPEN_ACCOUNTING_ONLY (1u << 0) /* accept a subtree without the memory/pids
                                                controllers: the ledger still admits and
                                                rejects, nothing is enforced by the kernel */
+#define CGOV_OPEN_SYSTEMD (1u << 1)         /* pools are slices and jobs transient units of
+                                               the system manager, through sd-bus; cgroup_root
+                                               then names the parent slice (NULL:
+                                               "cgov.slice"). Without it: cgroupfs, as above */
 
 /* -EMEDIUMTYPE: the root is not cgroup v2; -EACCES: not writable; -EOPNOTSUPP:
  * no memory or pids controller (unless CGOV_OPEN_ACCOUNTING_ONLY); -EPERM: the

@@ -15,7 +15,7 @@ _public_ int cgov_open(cgov **ret, const struct cgov_options *opts) {
         assert_return(ret, -EINVAL);
         if (!opts)
                 opts = &defaults;
-        assert_return(!(opts->flags & ~CGOV_OPEN_ACCOUNTING_ONLY), -EINVAL);
+        assert_return(!(opts->flags & ~(CGOV_OPEN_ACCOUNTING_ONLY | CGOV_OPEN_SYSTEMD)), -EINVAL);
         if (opts->address)
                 return client_open(opts, ret);
         return governor_open(ret, opts, NULL);

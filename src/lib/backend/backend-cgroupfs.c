@@ -9,6 +9,7 @@
 #include "backend-cgroupfs.h"
 #include "backend.h"
 #include "cgroup-fs.h"
+#include "cgroup-place.h"
 #include "cgroup-records.h"
 #include "cgroup-root.h"
 #include "time-util.h"
@@ -26,8 +27,7 @@
 struct Backend {
         char *root;
         int root_fd;
-        bool have_memory, have_pids;   /* enabled below the root: limits are written */
-        bool have_kill_file;           /* cgroup.kill (5.14) */
+        CgroupCaps caps;
         bool into_cgroup;              /* clone3(CLONE_INTO_CGROUP) (5.7) works; atomic */
 };
 
@@ -109,11 +109,11 @@ static int root_setup(Backend *b, unsigned flags) {
         int r;
 
         r = cg_read(b->root_fd, "cgroup.controllers", available, sizeof available);
+        if (r >= 0)
+                r = place_caps(b->root_fd, &b->caps);
         if (r < 0)
                 return r;
-        b->have_memory = cg_list_has(available, "memory");
-        b->have_pids = cg_list_has(available, "pids");
-        if ((!b->have_memory || !b->have_pids) && !(flags & CGOV_OPEN_ACCOUNTING_ONLY))
+        if ((!b->caps.have_memory || !b->caps.have_pids) && !(flags & CGOV_OPEN_ACCOUNTING_ONLY))
                 return -EOPNOTSUPP;
 
         r = root_evict_self(b->root_fd);
@@ -126,7 +126,6 @@ static int root_setup(Backend *b, unsigned flags) {
                 const char *one[] = { optional_controllers[i], NULL };
                 (void) cg_enable_controllers(b->root_fd, available, one);
         }
-        b->have_kill_file = faccessat(b->root_fd, "cgroup.kill", W_OK, 0) == 0;
         b->into_cgroup = cg_probe_clone_into_cgroup() > 0;
         return 0;
 }
@@ -188,8 +187,8 @@ static int cgroupfs_open(const char *root, unsigned flags, Backend **ret, Backen
         }
         *ret_info = (BackendInfo) {
                 .root = b->root,
-                .enforces_memory = b->have_memory,
-                .enforces_pids = b->have_pids,
+                .enforces_memory = b->caps.have_memory,
+                .enforces_pids = b->caps.have_pids,
         };
         *ret = b;
         return 0;
@@ -207,13 +206,13 @@ static int parent_fd(const Backend *b, const Place *parent) {
 }
 
 static int cgroupfs_pool_set_memory_max(Backend *b, const Place *pool, uint64_t max) {
-        if (!b->have_memory)
+        if (!b->caps.have_memory)
                 return 0;
         return cg_write_u64(pool->fd, "memory.max", max ?: CG_LIMIT_MAX);
 }
 
 static int cgroupfs_pool_set_pids_max(Backend *b, const Place *pool, uint32_t max) {
-        if (!b->have_pids)
+        if (!b->caps.have_pids)
                 return 0;
         return cg_write_u64(pool->fd, "pids.max", max ?: CG_LIMIT_MAX);
 }
@@ -270,10 +269,7 @@ static int cgroupfs_pool_remove(Backend *b, const Place *parent, const char *pat
 }
 
 static void cgroupfs_pool_usage(Backend *b, int fd, uint64_t *ret_memory, uint64_t *ret_pids) {
-        if (cg_read_u64(fd, "memory.current", ret_memory) < 0)
-                *ret_memory = 0;
-        if (cg_read_u64(fd, "pids.current", ret_pids) < 0)
-                *ret_pids = 0;
+        place_usage(fd, ret_memory, ret_pids);
 }
 
 static void cgroupfs_pool_record(Backend *b, const Place *pool, const struct cgov_pool_limits *lim) {
@@ -298,7 +294,7 @@ static int job_make_leaf(Backend *b, const JobStart *s, Place *ret) {
                 r = negative_errno();
                 goto fail;
         }
-        if (b->have_memory) {
+        if (b->caps.have_memory) {
                 r = cg_write_u64(fd, "memory.max", s->memory);
                 if (r < 0)
                         goto fail;
@@ -313,7 +309,7 @@ static int job_make_leaf(Backend *b, const JobStart *s, Place *ret) {
                 if (r < 0 && r != -ENOENT)
                         goto fail;
         }
-        if (b->have_pids) {
+        if (b->caps.have_pids) {
                 r = cg_write_u64(fd, "pids.max", s->pids_max ?: CG_LIMIT_MAX);
                 if (r < 0)
                         goto fail;
@@ -405,30 +401,15 @@ static int cgroupfs_job_start(Backend *b, const JobStart *s, Place *ret_place, J
 }
 
 static int cgroupfs_job_kill(Backend *b, const Place *job) {
-        return cg_kill(job->fd, b->have_kill_file);
+        return place_kill(&b->caps, job->fd);
 }
 
 static int cgroupfs_job_populated(Backend *b, const Place *job) {
-        int r = cg_is_populated(job->fd);
-        /* Without cgroup.kill each round kills what the last one missed. */
-        if (r > 0 && !b->have_kill_file)
-                (void) cg_kill(job->fd, false);
-        return r;
+        return place_populated(&b->caps, job->fd);
 }
 
 static void cgroupfs_job_stats(Backend *b, const Place *job, struct cgov_result *res, uint64_t *ret_oom_kills) {
-        uint64_t v;
-
-        /* Only the files the leaf can have: each try is a system call. */
-        *ret_oom_kills = 0;
-        if (b->have_memory && cg_read_u64(job->fd, "memory.peak", &v) >= 0)
-                res->memory_peak = v;
-        if (b->have_pids && cg_read_u64(job->fd, "pids.peak", &v) >= 0)
-                res->pids_peak = (uint32_t) MIN(v, UINT32_MAX);
-        if (cg_read_key_u64(job->fd, "cpu.stat", "usage_usec", &v) >= 0)
-                res->cpu_usec = v;
-        if (b->have_memory && cg_read_key_u64(job->fd, "memory.events", "oom_kill", &v) >= 0)
-                *ret_oom_kills = v;
+        place_stats(&b->caps, job->fd, res, ret_oom_kills);
 }
 
 /* One system call: reading cgroup.events first would be four. */
@@ -439,8 +420,9 @@ static int cgroupfs_job_remove(Backend *b, const Place *pool, const char *leaf, 
         return r;
 }
 
-static int cgroupfs_job_recorded_exit(Backend *b, const Place *job, int *ret_code, int *ret_status) {
-        return keeper_read_exit(job->fd, ret_code, ret_status);
+static int cgroupfs_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+        *ret = (JobExit) {};
+        return keeper_read_exit(job->fd, &ret->code, &ret->status);
 }
 
 static void cgroupfs_job_record(Backend *b, const Place *job, const JobRecord *rec) {
@@ -449,21 +431,12 @@ static void cgroupfs_job_record(Backend *b, const Place *job, const JobRecord *r
 
 /* ---- the job ids' mark ---------------------------------------------------- */
 
-#define IDS_XATTR "user.cgov.ids"
-
 static int cgroupfs_mark_read(Backend *b, uint64_t *ret) {
-        char buf[32];
-        ssize_t n = fgetxattr(b->root_fd, IDS_XATTR, buf, sizeof buf - 1);
-        if (n < 0)
-                return negative_errno();
-        buf[n] = '\0';
-        return cg_parse_u64(buf, ret);
+        return record_mark_read(b->root_fd, ret);
 }
 
 static int cgroupfs_mark_write(Backend *b, uint64_t mark) {
-        char buf[32];
-        int n = snprintf(buf, sizeof buf, "%" PRIu64, mark);
-        return fsetxattr(b->root_fd, IDS_XATTR, buf, (size_t) n, 0) < 0 ? negative_errno() : 0;
+        return record_mark_write(b->root_fd, mark);
 }
 
 static int cgroupfs_adopt_walk(Backend *b, const AdoptSink *sink) {
@@ -497,5 +470,5 @@ void cgroupfs_testing_disable_clone_into_cgroup(Backend *b) {
 }
 
 void cgroupfs_testing_disable_kill_file(Backend *b) {
-        b->have_kill_file = false;
+        b->caps.have_kill_file = false;
 }

@@ -7,6 +7,7 @@ static const struct {
         const BackendOps *ops;
 } backends[] = {
         { 0, &backend_cgroupfs },
+        { CGOV_OPEN_SYSTEMD, &backend_systemd },
 };
 
 const BackendOps *backend_for(unsigned flags) {

@@ -49,6 +49,7 @@ typedef struct JobLaunch {
 
 /* A job to start: where, with which reservation, and how. */
 typedef struct JobStart {
+        uint64_t id;
         const Place *pool;
         const char *pool_path;
         char leaf[NAME_MAX_LEN + 24];  /* "<name>@<id>", unique in the pool */
@@ -81,10 +82,20 @@ typedef struct JobRecord {
         const char *name;              /* NULL: unnamed */
 } JobRecord;
 
+/* How a job's main process ended, as recorded outside the governor. */
+typedef struct JobExit {
+        int code, status;              /* waitid()'s */
+        bool stopped;                  /* its manager stopped it (systemctl stop): it was killed */
+        bool oom;                      /* its manager saw it end by an OOM kill */
+} JobExit;
+
 /* What the root can enforce, as open() found it. */
 typedef struct BackendInfo {
         const char *root;              /* the root's cgroup directory; the backend's */
         bool enforces_memory, enforces_pids;
+        /* The backend starts the process and keeps its exit status itself
+         * (systemd): no keepers, and the status comes from job_recorded_exit. */
+        bool records_exits;
 } BackendInfo;
 
 /* What adopt() found, handed to the governor as it walks: pools before
@@ -146,9 +157,9 @@ typedef struct BackendOps {
          * still counts (tried again later), or another -errno (the place
          * is left for the next open to clean). */
         int (*job_remove)(Backend *b, const Place *pool, const char *leaf, Place *job);
-        /* How the main process of a keeper's job ended, as the keeper
-         * recorded it: 0 with waitid()'s code and status, or -ENODATA. */
-        int (*job_recorded_exit)(Backend *b, const Place *job, int *ret_code, int *ret_status);
+        /* How the main process ended, as its keeper (cgroupfs) or the
+         * manager (systemd) recorded it: 0, or -ENODATA. */
+        int (*job_recorded_exit)(Backend *b, const Place *job, JobExit *ret);
         void (*job_record)(Backend *b, const Place *job, const JobRecord *rec);
 
         /* At open: every pool and job an earlier governor left. */
@@ -160,6 +171,7 @@ typedef struct BackendOps {
 } BackendOps;
 
 extern const BackendOps backend_cgroupfs;
+extern const BackendOps backend_systemd;
 
 /* The backend that cgov_options.flags ask for. */
 const BackendOps *backend_for(unsigned flags);

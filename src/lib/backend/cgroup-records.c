@@ -4,11 +4,13 @@
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "cgroup-fs.h"
 #include "cgroup-records.h"
 #include "macro.h"
 
 #define POOL_XATTR "user.cgov.pool"
 #define JOB_XATTR "user.cgov.job"
+#define IDS_XATTR "user.cgov.ids"
 
 void record_pool_write(int fd, const struct cgov_pool_limits *l) {
         char buf[RECORD_MAX];
@@ -104,4 +106,19 @@ bool record_job_read(int fd, JobRecord *a, char buf[static RECORD_MAX]) {
         const char *name = strstr(rec, " name=");
         a->name = name ? name + 6 : NULL;
         return true;
+}
+
+int record_mark_read(int root_fd, uint64_t *ret) {
+        char buf[32];
+        ssize_t n = fgetxattr(root_fd, IDS_XATTR, buf, sizeof buf - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        return cg_parse_u64(buf, ret);
+}
+
+int record_mark_write(int root_fd, uint64_t mark) {
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%" PRIu64, mark);
+        return fsetxattr(root_fd, IDS_XATTR, buf, (size_t) n, 0) < 0 ? negative_errno() : 0;
 }

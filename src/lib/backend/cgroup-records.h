@@ -22,3 +22,8 @@ void record_job_write(int fd, const JobRecord *rec);
 /* Fills *rec (its name points into buf); false when nothing is recorded. */
 #define RECORD_MAX 256
 bool record_job_read(int fd, JobRecord *rec, char buf[static RECORD_MAX]);
+
+/* The job ids' mark (core/ids.c), kept on the root: 0, -ENODATA when there
+ * is none, -EOPNOTSUPP without user xattrs. */
+int record_mark_read(int root_fd, uint64_t *ret);
+int record_mark_write(int root_fd, uint64_t mark);

@@ -30,6 +30,9 @@ int governor_open(cgov **ret, const struct cgov_options *opts, const GovernorOpt
         }
 
         r = g->backend->open(opts->cgroup_root, opts->flags, &g->b, &g->info);
+        /* A backend that starts processes itself needs no keepers. */
+        if (r >= 0 && g->info.records_exits)
+                g->keeper = false;
         /* Pools and running jobs an earlier governor left in this root; the
          * supervisor takes over the jobs as soon as it runs. */
         if (r >= 0)

@@ -91,6 +91,7 @@ struct cgov_job {
                                           pid the job's main process once it reported */
         bool counted_running;          /* in jobs_running and the started counters */
         bool start_timed_out;          /* the keeper did not report within start_timeout_ms */
+        bool oom_recorded;             /* its manager saw an OOM kill end it (JobExit.oom) */
         int report_fd, report_write_fd; /* the keeper's report pipe, until it reported */
         pid_t keeper_pid;
         void *keeper_region;           /* its stack, ours again once it is gone (raw-task.h) */

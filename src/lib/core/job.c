@@ -147,6 +147,7 @@ void job_record(cgov_job *j) {
 int job_start(cgov_job *j, const JobLaunch *l) {
         cgov *g = j->g;
         JobStart s = {
+                .id = j->id,
                 .pool = &j->pool->place,
                 .pool_path = j->pool->path,
                 .memory = j->memory,
@@ -162,6 +163,7 @@ int job_start(cgov_job *j, const JobLaunch *l) {
                 if (r < 0)
                         return r;
                 memcpy(s.leaf, j->leaf, sizeof s.leaf);
+                s.id = j->id;
                 r = g->backend->job_start(g->b, &s, &j->place, &proc);
                 if (r != -EEXIST)
                         break;

@@ -125,7 +125,9 @@ int job_submit(cgov_pool *p, const struct cgov_job_spec *spec, const JobLaunch *
                                                              : (int64_t) p->limits.queue_timeout_ms;
                 j->queue_deadline_usec = wait_ms > 0 ? now_usec() + (uint64_t) wait_ms * 1000 : 0;
         }
-        if (keeper)
+        /* Its keeper, or its manager, has its exit status: the supervisor
+         * asks for it. */
+        if (keeper || g->info.records_exits)
                 watch_here = false;
 
         pthread_mutex_lock(&g->lock);

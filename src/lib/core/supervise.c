@@ -55,7 +55,7 @@ static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
         } else if (j->kill != JOB_KILL_NONE && by_sigkill) {
                 res->outcome = j->kill == JOB_KILL_TIMEOUT ? CGOV_OUTCOME_TIMED_OUT : CGOV_OUTCOME_KILLED;
                 res->exit_status = SIGKILL;
-        } else if (oom_kills > 0) {
+        } else if (oom_kills > 0 || j->oom_recorded) {
                 res->outcome = CGOV_OUTCOME_OOM_KILLED;
                 res->exit_status = j->wait_code == CLD_EXITED ? j->wait_status : SIGKILL;
         } else if (j->adopted) {
@@ -187,6 +187,25 @@ static int keeper_start_error(cgov_job *j, int report, int code, int status) {
         return -ECHILD;                     /* it was killed */
 }
 
+/* How the main process ended, as its keeper or its manager recorded it. */
+static void job_recorded_exit(cgov_job *j, int *ret_code, int *ret_status) {
+        JobExit e;
+
+        j->adopted = j->g->backend->job_recorded_exit(j->g->b, &j->place, &e) < 0;
+        if (j->adopted) {
+                *ret_code = *ret_status = 0;
+                return;
+        }
+        if (e.stopped && j->kill == JOB_KILL_NONE) {
+                /* Stopped by its manager (systemctl stop): killed. */
+                j->kill = JOB_KILL_REQUESTED;
+                j->adopted = true;
+        }
+        j->oom_recorded = e.oom;
+        *ret_code = e.code;
+        *ret_status = e.status;
+}
+
 /* The main process is gone (or, for a re-adopted job, was gone already).
  * With a keeper, "main" is the keeper, which records how the job's own
  * main process ended before it goes. */
@@ -201,7 +220,7 @@ static void job_main_ended(cgov_job *j) {
          * child can fail here only if the host program reaped it behind our
          * back (cgov_call's fork() child sends SIGCHLD). From here on,
          * `adopted` means "no exit status". */
-        j->adopted = j->pidfd < 0 || spawn_reap(j->pidfd, &code, &status) < 0;
+        j->adopted = j->pidfd < 0 || j->g->info.records_exits || spawn_reap(j->pidfd, &code, &status) < 0;
         if (!j->adopted && code == CLD_EXITED)
                 keeper_gone(j);
         j->result.wall_usec = now_usec() - j->start_usec;
@@ -226,11 +245,8 @@ static void job_main_ended(cgov_job *j) {
                                 j->g->job_hook(j, j->g->job_hook_userdata);
                 }
         }
-        if (j->keeper && j->counted_running) {
-                j->adopted = j->g->backend->job_recorded_exit(j->g->b, &j->place, &code, &status) < 0;
-                if (j->adopted)
-                        code = status = 0;
-        }
+        if ((j->keeper || j->g->info.records_exits) && j->counted_running)
+                job_recorded_exit(j, &code, &status);
         j->state = JOB_ENDING;
         j->wait_code = code;
         j->wait_status = status;

@@ -1,0 +1,838 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <systemd/sd-bus.h>
+
+#include "backend.h"
+#include "cgroup-fs.h"
+#include "cgroup-place.h"
+#include "cgroup-records.h"
+#include "cgroup-root.h"
+#include "macro.h"
+#include "strv.h"
+#include "time-util.h"
+
+/* The systemd backend: the system manager makes the tree, through sd-bus.
+ * A pool is a slice under the parent slice (default cgov.slice), named
+ * from its path with systemd's escaping (pool "shared/customer-a" under
+ * cgov.slice is cgov-shared-customer\x2da.slice) and carrying MemoryMax=
+ * and TasksMax=; a job is a transient service in its pool's slice,
+ * <prefix>-job-<id>.service, with its reservation as MemoryMax=.
+ *
+ * A job is a service, not a scope, because the manager then is what a
+ * keeper is on cgroupfs: it starts the process inside the unit's cgroup
+ * (nothing of the tenant's runs on our threads), and it keeps the main
+ * process's exit status after it ended, whether or not cgov is running:
+ * the unit has RemainAfterExit=yes and its ExecStart ignores failure, so it
+ * stays "active (exited)" with its status until the governor has read it
+ * and stops it. A job's unit outlives cgovd.service's restarts.
+ *
+ * The cgroup directories the manager makes are read directly, as on
+ * cgroupfs (figures, populated, cgroup.kill): the manager's properties for
+ * them (MemoryPeak=) came only after systemd 252. */
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+#define SD_UNIT "org.freedesktop.systemd1.Unit"
+#define SD_SERVICE "org.freedesktop.systemd1.Service"
+#define SD_JOB_TIMEOUT_USEC (30 * UINT64_C(1000000))
+#define UNIT_NAME_MAX 255
+
+struct Backend {
+        /* An sd_bus is not thread-safe, and the embedded governor calls
+         * from the caller's threads and its supervisor's: BUS_LOCKED. */
+        pthread_mutex_t bus_lock;
+        sd_bus *bus;
+        sd_bus_slot *job_removed;
+        const char *waiting_for;       /* the job path bus_wait_job() waits for */
+        char *waiting_result;          /* its result, once it came */
+        char *slice;                   /* the parent slice: "cgov.slice" */
+        char *prefix;                  /* its name without ".slice": "cgov" */
+        char *root;                    /* its cgroup directory */
+        int root_fd;
+        CgroupCaps caps;
+};
+
+static Backend *bus_lock(Backend *b) {
+        pthread_mutex_lock(&b->bus_lock);
+        return b;
+}
+
+static void bus_unlockp(Backend **b) {
+        pthread_mutex_unlock(&(*b)->bus_lock);
+}
+
+/* The bus is this op's until it returns. */
+#define BUS_LOCKED(b) _cleanup_(bus_unlockp) Backend *_bus_locked_ = bus_lock(b)
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* systemd's escaping of a pool segment ([A-Za-z0-9_.-], see names.c): "-"
+ * separates the levels of a slice's name, so a "-" of the segment is
+ * "\x2d"; the rest needs none. */
+static int slice_name(const Backend *b, const char *path, char **ret) {
+        char name[UNIT_NAME_MAX + 1];
+        size_t n = 0;
+
+        n += (size_t) snprintf(name, sizeof name, "%s", b->prefix);
+        for (const char *s = path; *s && n < sizeof name; s++) {
+                if (s == path || *s == '/') {
+                        name[n++] = '-';
+                        if (*s == '/')
+                                continue;
+                }
+                if (*s == '-')
+                        n += (size_t) snprintf(name + n, sizeof name - n, "\\x2d");
+                else
+                        name[n++] = *s;
+        }
+        if (n + strlen(".slice") >= sizeof name)
+                return -ENAMETOOLONG;
+        memcpy(name + n, ".slice", sizeof ".slice");
+        *ret = strdup(name);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The pool path a directory name of a slice under parent_path says, or
+ * false when it is not one of ours. */
+static bool slice_path_of(const Backend *b, const char *parent_path, const char *dir, char *ret, size_t size) {
+        size_t plen = strlen(b->prefix), dlen = strlen(dir);
+        const char *s;
+        size_t n = 0;
+
+        if (dlen <= plen + 7 || strncmp(dir, b->prefix, plen) != 0 || dir[plen] != '-' ||
+            strcmp(dir + dlen - 6, ".slice") != 0)
+                return false;
+        /* The name repeats the parent's levels: "cgov-a-b.slice" in a. */
+        s = dir + plen + 1;
+        if (parent_path[0]) {
+                for (const char *p = parent_path; *p; p++) {
+                        char want = *p == '/' ? '-' : *p;
+                        if (*p == '-') {
+                                if (strncmp(s, "\\x2d", 4) != 0)
+                                        return false;
+                                s += 4;
+                                continue;
+                        }
+                        if (*s++ != want)
+                                return false;
+                }
+                if (*s++ != '-')
+                        return false;
+                n = (size_t) snprintf(ret, size, "%s/", parent_path);
+        }
+        for (; s < dir + dlen - 6 && n + 1 < size; s++) {
+                if (*s == '-')
+                        return false; /* a deeper level: not a child of parent */
+                if (strncmp(s, "\\x2d", 4) == 0) {
+                        ret[n++] = '-';
+                        s += 3;
+                } else
+                        ret[n++] = *s;
+        }
+        ret[n] = '\0';
+        return n + 1 < size && pool_path_is_valid(ret, NULL);
+}
+
+static int job_unit_name(const Backend *b, uint64_t id, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s-job-%" PRIu64 ".service", b->prefix, id);
+        return n > 0 && (size_t) n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* A place's unit: its directory is named after it. */
+static const char *unit_of(const Place *p) {
+        const char *slash = strrchr(p->cgroup, '/');
+        return slash ? slash + 1 : p->cgroup;
+}
+
+/* ---- the bus -------------------------------------------------------------- */
+
+/* 0, or what the manager's error means. */
+static int bus_error(int r, const sd_bus_error *e) {
+        if (r >= 0)
+                return 0;
+        if (!sd_bus_error_is_set(e))
+                return r;
+        if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists"))
+                return -EEXIST;
+        if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
+                return -ENOENT;
+        return sd_bus_error_get_errno(e) ?: r;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Backend *b = userdata;
+        const char *path, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, NULL, &result) < 0)
+                return 0;
+        if (b->waiting_for && !b->waiting_result && strcmp(path, b->waiting_for) == 0)
+                b->waiting_result = strdup(result);
+        return 0;
+}
+
+/* Calls a Manager method whose reply is a job, and waits for that job:
+ * 0 when it is done, -EIO when it failed, -ETIMEDOUT. */
+static int bus_call_job(Backend *b, sd_bus_message *m) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *job;
+        int r;
+
+        r = sd_bus_call(b->bus, m, SD_JOB_TIMEOUT_USEC, &e, &reply);
+        if (r < 0)
+                return bus_error(r, &e);
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0) {
+                sd_bus_message_unref(reply);
+                return r;
+        }
+        b->waiting_for = job;
+        free(b->waiting_result);
+        b->waiting_result = NULL;
+        uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
+        while (!b->waiting_result) {
+                r = sd_bus_process(b->bus, NULL);
+                if (r < 0)
+                        break;
+                if (r > 0)
+                        continue;
+                uint64_t now = now_usec();
+                if (now >= deadline) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                r = sd_bus_wait(b->bus, deadline - now);
+                if (r < 0)
+                        break;
+        }
+        b->waiting_for = NULL;
+        sd_bus_message_unref(reply);
+        if (!b->waiting_result)
+                return r < 0 ? r : -ETIMEDOUT;
+        r = strcmp(b->waiting_result, "done") == 0 ? 0 : -EIO;
+        b->waiting_result = mfree(b->waiting_result);
+        return r;
+}
+
+static int manager_call(Backend *b, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(b->bus, ret, SD_DEST, SD_PATH, SD_MANAGER, method);
+}
+
+/* Start or stop a unit by name and wait for it. */
+static int unit_job(Backend *b, const char *method, const char *name, const char *mode) {
+        sd_bus_message *m = NULL;
+        int r = manager_call(b, method, &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", name, mode);
+        if (r >= 0)
+                r = bus_call_job(b, m);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+/* A property of a unit, by name: its object path first. */
+static int unit_get(Backend *b, const char *name, const char *iface, const char *property, const char *type,
+                    void *ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", name);
+        if (r < 0)
+                return bus_error(r, &e);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(b->bus, SD_DEST, path, iface, property, &e, type[0], ret);
+        sd_bus_message_unref(reply);
+        return bus_error(r, &e);
+}
+
+static int unit_get_string(Backend *b, const char *name, const char *iface, const char *property, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", name);
+        if (r < 0)
+                return bus_error(r, &e);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property_string(b->bus, SD_DEST, path, iface, property, &e, ret);
+        sd_bus_message_unref(reply);
+        return bus_error(r, &e);
+}
+
+/* "infinity" is UINT64_MAX on the bus. */
+static uint64_t limit_or_infinity(uint64_t v) {
+        return v ?: UINT64_MAX;
+}
+
+/* ---- the root -------------------------------------------------------------- */
+
+static void systemd_close(Backend *b) {
+        if (!b)
+                return;
+        sd_bus_slot_unref(b->job_removed);
+        sd_bus_flush_close_unref(b->bus);
+        free(b->waiting_result);
+        safe_close(b->root_fd);
+        free(b->slice);
+        free(b->prefix);
+        free(b->root);
+        pthread_mutex_destroy(&b->bus_lock);
+        free(b);
+}
+
+/* A parent slice is a slice's unit name, not a path. */
+static bool slice_name_is_valid(const char *s) {
+        size_t len = strlen(s);
+        if (len <= 6 || len > 64 || strcmp(s + len - 6, ".slice") != 0)
+                return false;
+        for (size_t i = 0; i < len - 6; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+                        return false;
+        return s[0] != '-' && s[0] != '.';
+}
+
+static int systemd_open(const char *root, unsigned flags, Backend **ret, BackendInfo *ret_info) {
+        _cleanup_free_ char *cgroup = NULL, *mount = NULL;
+        Backend *b;
+        int r;
+
+        if (!root)
+                root = "cgov.slice";
+        if (!slice_name_is_valid(root))
+                return -EINVAL;
+        b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->root_fd = -EBADF;
+        pthread_mutex_init(&b->bus_lock, NULL);
+        b->slice = strdup(root);
+        b->prefix = strndup(root, strlen(root) - 6);
+        if (!b->slice || !b->prefix) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = sd_bus_open_system(&b->bus);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_match_signal(b->bus, &b->job_removed, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                on_job_removed, b);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL);
+        if (r < 0)
+                goto fail;
+        /* The parent slice, made if it is not there (a slice needs no
+         * unit file): its cgroup is where the pools go. */
+        r = unit_job(b, "StartUnit", b->slice, "replace");
+        if (r < 0)
+                goto fail;
+        r = unit_get_string(b, b->slice, "org.freedesktop.systemd1.Slice", "ControlGroup", &cgroup);
+        if (r >= 0 && (!cgroup || cgroup[0] != '/'))
+                r = -ENOMEDIUM;
+        if (r >= 0)
+                r = cg_find_mount(&mount);
+        if (r < 0)
+                goto fail;
+        if (asprintf(&b->root, "%s%s", mount, cgroup) < 0) {
+                b->root = NULL;
+                r = -ENOMEM;
+                goto fail;
+        }
+        b->root_fd = open(b->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (b->root_fd < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        r = place_caps(b->root_fd, &b->caps);
+        if (r < 0)
+                goto fail;
+        if ((!b->caps.have_memory || !b->caps.have_pids) && !(flags & CGOV_OPEN_ACCOUNTING_ONLY)) {
+                r = -EOPNOTSUPP;
+                goto fail;
+        }
+        *ret_info = (BackendInfo) {
+                .root = b->root,
+                .enforces_memory = b->caps.have_memory,
+                .enforces_pids = b->caps.have_pids,
+                .records_exits = true,
+        };
+        *ret = b;
+        return 0;
+fail:
+        systemd_close(b);
+        return r;
+}
+
+/* ---- pools ------------------------------------------------------------------ */
+
+static int set_properties(Backend *b, const char *name, const char *property, uint64_t value) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        int r = manager_call(b, "SetUnitProperties", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sba(sv)", name, true, 1, property, "t", value);
+        if (r >= 0)
+                r = sd_bus_call(b->bus, m, SD_JOB_TIMEOUT_USEC, &e, NULL);
+        sd_bus_message_unref(m);
+        return bus_error(r, &e);
+}
+
+static int systemd_pool_set_memory_max(Backend *b, const Place *pool, uint64_t max) {
+        BUS_LOCKED(b);
+        if (!b->caps.have_memory)
+                return 0;
+        return set_properties(b, unit_of(pool), "MemoryMax", limit_or_infinity(max));
+}
+
+static int systemd_pool_set_pids_max(Backend *b, const Place *pool, uint32_t max) {
+        BUS_LOCKED(b);
+        if (!b->caps.have_pids)
+                return 0;
+        return set_properties(b, unit_of(pool), "TasksMax", max ? max : UINT64_MAX);
+}
+
+static int systemd_pool_make(Backend *b, const Place *parent, const char *path,
+                             const struct cgov_pool_limits *lim, bool adopt, Place *ret) {
+        BUS_LOCKED(b);
+        _cleanup_free_ char *name = NULL, *cgroup = NULL;
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = slice_name(b, path, &name);
+        if (r < 0)
+                return r;
+        if (asprintf(&cgroup, "%s/%s", parent ? parent->cgroup : b->root, name) < 0)
+                return -ENOMEM;
+        if (!adopt) {
+                r = manager_call(b, "StartTransientUnit", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(
+                                m, "ssa(sv)a(sa(sv))", name, "fail", 5,
+                                "Description", "s", path,
+                                "MemoryAccounting", "b", true,
+                                "TasksAccounting", "b", true,
+                                "MemoryMax", "t", b->caps.have_memory ? limit_or_infinity(lim->memory_max) : UINT64_MAX,
+                                "TasksMax", "t", b->caps.have_pids && lim->pids_max ? (uint64_t) lim->pids_max : UINT64_MAX,
+                                0);
+                if (r >= 0)
+                        r = bus_call_job(b, m);
+                sd_bus_message_unref(m);
+                if (r < 0)
+                        return r; /* -EEXIST: a unit of that name cgov does not know */
+        }
+        int fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                r = negative_errno();
+                if (!adopt)
+                        (void) unit_job(b, "StopUnit", name, "fail");
+                return r;
+        }
+        if (adopt && b->caps.have_pids)
+                (void) set_properties(b, name, "TasksMax", lim->pids_max ? (uint64_t) lim->pids_max : UINT64_MAX);
+        *ret = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
+        return 0;
+}
+
+static int systemd_pool_remove(Backend *b, const Place *parent, const char *path, Place *pool) {
+        BUS_LOCKED(b);
+        int r = cg_is_populated(pool->fd);
+        if (r > 0)
+                return -EBUSY;
+        /* Stopping a slice stops what is in it: a job's unit that is still
+         * there has ended (its place is empty). */
+        r = unit_job(b, "StopUnit", unit_of(pool), "replace");
+        if (r < 0 && r != -ENOENT)
+                return r == -EIO ? -EBUSY : r;
+        pool->fd = safe_close(pool->fd);
+        return 0;
+}
+
+static void systemd_pool_usage(Backend *b, int fd, uint64_t *ret_memory, uint64_t *ret_pids) {
+        place_usage(fd, ret_memory, ret_pids);
+}
+
+static void systemd_pool_record(Backend *b, const Place *pool, const struct cgov_pool_limits *lim) {
+        record_pool_write(pool->fd, lim);
+}
+
+/* ---- jobs ------------------------------------------------------------------- */
+
+static int append_fd_or_null(sd_bus_message *m, const char *fd_property, const char *null_property, int fd) {
+        if (fd >= 0)
+                return sd_bus_message_append(m, "(sv)", fd_property, "h", fd);
+        return sd_bus_message_append(m, "(sv)", null_property, "s", "null");
+}
+
+static int append_strv(sd_bus_message *m, const char *property, char *const *v) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", property);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) v);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static const char *const rlimit_property[RLIM_NLIMITS] = {
+        [RLIMIT_CPU] = "LimitCPU",         [RLIMIT_FSIZE] = "LimitFSIZE",
+        [RLIMIT_DATA] = "LimitDATA",       [RLIMIT_STACK] = "LimitSTACK",
+        [RLIMIT_CORE] = "LimitCORE",       [RLIMIT_RSS] = "LimitRSS",
+        [RLIMIT_NPROC] = "LimitNPROC",     [RLIMIT_NOFILE] = "LimitNOFILE",
+        [RLIMIT_MEMLOCK] = "LimitMEMLOCK", [RLIMIT_AS] = "LimitAS",
+        [RLIMIT_LOCKS] = "LimitLOCKS",     [RLIMIT_SIGPENDING] = "LimitSIGPENDING",
+        [RLIMIT_MSGQUEUE] = "LimitMSGQUEUE", [RLIMIT_NICE] = "LimitNICE",
+        [RLIMIT_RTPRIO] = "LimitRTPRIO",   [RLIMIT_RTTIME] = "LimitRTTIME",
+};
+
+static int append_creds(sd_bus_message *m, const SpawnCreds *c) {
+        char buf[32];
+        int r;
+
+        snprintf(buf, sizeof buf, "%u", (unsigned) c->uid);
+        r = sd_bus_message_append(m, "(sv)", "User", "s", buf);
+        snprintf(buf, sizeof buf, "%u", (unsigned) c->gid);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "Group", "s", buf);
+        if (r >= 0 && c->n_groups > 0) {
+                _cleanup_(strv_freep) char **groups = calloc(c->n_groups + 1, sizeof(char *));
+                if (!groups)
+                        return -ENOMEM;
+                for (size_t i = 0; i < c->n_groups; i++)
+                        if (asprintf(&groups[i], "%u", (unsigned) c->groups[i]) < 0) {
+                                groups[i] = NULL;
+                                return -ENOMEM;
+                        }
+                r = append_strv(m, "SupplementaryGroups", groups);
+        }
+        for (int i = 0; r >= 0 && c->set_rlimits && i < RLIM_NLIMITS; i++) {
+                if (!rlimit_property[i])
+                        continue;
+                char soft[32];
+                snprintf(soft, sizeof soft, "%sSoft", rlimit_property[i]);
+                r = sd_bus_message_append(m, "(sv)(sv)", rlimit_property[i], "t", (uint64_t) c->rlimits[i].rlim_max,
+                                          soft, "t", (uint64_t) c->rlimits[i].rlim_cur);
+        }
+        if (r >= 0 && c->no_new_privs)
+                r = sd_bus_message_append(m, "(sv)(sv)", "NoNewPrivileges", "b", true, "CapabilityBoundingSet", "t",
+                                          UINT64_C(0));
+        return r;
+}
+
+static int append_exec_start(sd_bus_message *m, const JobLaunch *l) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        /* A program already looked up, or argv[0] for the manager to find
+         * (as the job's user, in its fixed search path). */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", l->program ?: l->argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) l->argv);
+        /* Failure ignored: the unit stays active (exited) with the status. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", true);
+        for (int i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+extern char **environ;
+
+static int job_message(Backend *b, const JobStart *s, const char *name, const char *slice, sd_bus_message **ret) {
+        const JobLaunch *l = s->launch;
+        _cleanup_free_ char *cwd = NULL;
+        char desc[256];
+        sd_bus_message *m = NULL;
+        int r;
+
+        r = manager_call(b, "StartTransientUnit", &m);
+        if (r < 0)
+                return r;
+        snprintf(desc, sizeof desc, "cgov job %s in %s", s->leaf, s->pool_path);
+        r = sd_bus_message_append(m, "ss", name, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s", slice,
+                                          "Type", "s", "simple", "RemainAfterExit", "b", true,
+                                          "MemoryAccounting", "b", true, "TasksAccounting", "b", true);
+        if (r >= 0 && b->caps.have_memory)
+                /* One OOM kill takes the whole job, as on cgroupfs. */
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "MemoryMax", "t", s->memory, "MemorySwapMax", "t",
+                                          UINT64_C(0), "OOMPolicy", "s", "kill");
+        if (r >= 0 && b->caps.have_pids)
+                r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", s->pids_max ? (uint64_t) s->pids_max : UINT64_MAX);
+        /* What is left when the main process is gone dies at once. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "KillSignal", "i", SIGKILL);
+        if (r >= 0)
+                r = append_exec_start(m, l);
+        if (r >= 0)
+                r = append_strv(m, "Environment", l->envp ?: environ);
+        if (r >= 0 && !l->cwd && !(cwd = getcwd(NULL, 0)))
+                r = negative_errno();
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", l->cwd ?: cwd);
+        for (int i = 0; r >= 0 && i < 3; i++) {
+                static const char *const fd_prop[] = { "StandardInputFileDescriptor", "StandardOutputFileDescriptor",
+                                                       "StandardErrorFileDescriptor" };
+                static const char *const null_prop[] = { "StandardInput", "StandardOutput", "StandardError" };
+                r = append_fd_or_null(m, fd_prop[i], null_prop[i], l->stdio ? l->stdio[i] : i);
+        }
+        if (r >= 0 && l->creds)
+                r = append_creds(m, l->creds);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc) {
+        BUS_LOCKED(b);
+        _cleanup_free_ char *cgroup = NULL;
+        char name[UNIT_NAME_MAX + 1];
+        sd_bus_message *m = NULL;
+        uint32_t main_pid = 0;
+        int r;
+
+        if (s->launch->fn)
+                return -EOPNOTSUPP; /* cgov_call: a function of ours cannot run as a unit */
+        r = job_unit_name(b, s->id, name, sizeof name);
+        if (r < 0)
+                return r;
+        if (asprintf(&cgroup, "%s/%s", s->pool->cgroup, name) < 0)
+                return -ENOMEM;
+        r = job_message(b, s, name, unit_of(s->pool), &m);
+        if (r < 0)
+                return r;
+        ret_proc->start_usec = now_usec();
+        r = bus_call_job(b, m);
+        sd_bus_message_unref(m);
+        if (r == -EIO)
+                (void) unit_job(b, "StopUnit", name, "replace");
+        if (r < 0)
+                return r; /* -EEXIST: a unit of that name: the caller takes another id */
+
+        int fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                r = negative_errno();
+                (void) unit_job(b, "StopUnit", name, "replace");
+                return r == -EEXIST ? -EIO : r;
+        }
+        /* Its main process, watched for its end; gone already, it is ended
+         * (its status is the manager's: job_recorded_exit). */
+        if (unit_get(b, name, SD_SERVICE, "MainPID", "u", &main_pid) >= 0 && main_pid > 0) {
+                ret_proc->pid = (pid_t) main_pid;
+                ret_proc->pidfd = (int) syscall(SYS_pidfd_open, ret_proc->pid, 0);
+                if (ret_proc->pidfd >= 0 && cg_has_process(fd, ret_proc->pid) <= 0)
+                        ret_proc->pidfd = safe_close(ret_proc->pidfd);
+        }
+        *ret_place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
+        return 0;
+}
+
+static int systemd_job_kill(Backend *b, const Place *job) {
+        return place_kill(&b->caps, job->fd);
+}
+
+static int systemd_job_populated(Backend *b, const Place *job) {
+        return place_populated(&b->caps, job->fd);
+}
+
+static void systemd_job_stats(Backend *b, const Place *job, struct cgov_result *res, uint64_t *ret_oom_kills) {
+        place_stats(&b->caps, job->fd, res, ret_oom_kills);
+}
+
+/* The unit goes (and its cgroup with it) once stopped; nothing waits. */
+static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, Place *job) {
+        BUS_LOCKED(b);
+        int r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss",
+                                         unit_of(job), "replace");
+        if (r < 0)
+                return r;
+        (void) sd_bus_flush(b->bus);
+        job->fd = safe_close(job->fd);
+        return 0;
+}
+
+/* The manager keeps the main process's status while the unit is active
+ * (exited). A unit that is not (any more) was stopped by someone else
+ * (systemctl stop), or by the manager for an OOM kill. */
+static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+        BUS_LOCKED(b);
+        _cleanup_free_ char *state = NULL, *result = NULL;
+        int32_t code = 0, status = 0;
+        const char *name = unit_of(job);
+        int r;
+
+        *ret = (JobExit) {};
+        r = unit_get_string(b, name, SD_UNIT, "ActiveState", &state);
+        if (r == -ENOENT) {
+                ret->stopped = true; /* stopped and collected already */
+                return 0;
+        }
+        if (r < 0)
+                return -ENODATA;
+        if (unit_get(b, name, SD_SERVICE, "ExecMainCode", "i", &code) >= 0 &&
+            unit_get(b, name, SD_SERVICE, "ExecMainStatus", "i", &status) >= 0 && code > 0) {
+                ret->code = code;
+                ret->status = status;
+        }
+        if (strcmp(state, "active") != 0) {
+                (void) unit_get_string(b, name, SD_SERVICE, "Result", &result);
+                ret->oom = result && strcmp(result, "oom-kill") == 0;
+                ret->stopped = !ret->oom;
+                return 0;
+        }
+        return ret->code > 0 ? 0 : -ENODATA;
+}
+
+static void systemd_job_record(Backend *b, const Place *job, const JobRecord *rec) {
+        record_job_write(job->fd, rec);
+}
+
+/* ---- re-adoption ---------------------------------------------------------------- */
+
+static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Place *pp, const char *dir,
+                         uint64_t id) {
+        _cleanup_free_ char *cgroup = NULL;
+        char rec[RECORD_MAX];
+        AdoptedJob a = { .id = id, .leaf = dir, .pidfd = -EBADF };
+
+        if (asprintf(&cgroup, "%s/%s", pp->cgroup, dir) < 0)
+                return -ENOMEM;
+        int fd = openat(pp->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        a.recorded = record_job_read(fd, &a.record, rec);
+        if (a.record.pid > 0 && cg_has_process(fd, a.record.pid) > 0) {
+                a.pidfd = (int) syscall(SYS_pidfd_open, a.record.pid, 0);
+                if (a.pidfd >= 0 && cg_has_process(fd, a.record.pid) <= 0)
+                        a.pidfd = safe_close(a.pidfd);
+        }
+        a.place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
+        return sink->job(sink->userdata, pool, &a);
+}
+
+static int adopt_dir(Backend *b, const AdoptSink *sink, void *parent, const Place *pp, const char *prefix) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        char job_prefix[UNIT_NAME_MAX + 1];
+        struct dirent *de;
+        int fd, r;
+
+        snprintf(job_prefix, sizeof job_prefix, "%s-job-", b->prefix);
+        fd = fcntl(pp ? pp->fd : b->root_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return negative_errno();
+        }
+        while ((de = readdir(d))) {
+                char path[POOL_MAX_DEPTH * (NAME_MAX_LEN + 1) + 1];
+                uint64_t id;
+                char *end;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (parent && strncmp(de->d_name, job_prefix, strlen(job_prefix)) == 0) {
+                        errno = 0;
+                        id = strtoull(de->d_name + strlen(job_prefix), &end, 10);
+                        if (errno != 0 || strcmp(end, ".service") != 0)
+                                continue;
+                        sink->id_seen(sink->userdata, id);
+                        r = adopt_job_dir(b, sink, parent, pp, de->d_name, id);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!slice_path_of(b, prefix, de->d_name, path, sizeof path))
+                        continue;
+
+                struct cgov_pool_limits lim = {};
+                const Place *place;
+                void *p;
+                _cleanup_close_ int pfd = openat(pp ? pp->fd : b->root_fd, de->d_name,
+                                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (pfd < 0)
+                        return negative_errno();
+                (void) record_pool_read(pfd, &lim);
+                r = sink->pool(sink->userdata, parent, path, &lim, &p, &place);
+                if (r < 0)
+                        return r;
+                r = adopt_dir(b, sink, p, place, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int systemd_adopt(Backend *b, const AdoptSink *sink) {
+        return adopt_dir(b, sink, NULL, NULL, "");
+}
+
+/* ---- the job ids' mark ------------------------------------------------------------ */
+
+static int systemd_mark_read(Backend *b, uint64_t *ret) {
+        return record_mark_read(b->root_fd, ret);
+}
+
+static int systemd_mark_write(Backend *b, uint64_t mark) {
+        return record_mark_write(b->root_fd, mark);
+}
+
+const BackendOps backend_systemd = {
+        .name = "systemd",
+        .open = systemd_open,
+        .close = systemd_close,
+        .pool_make = systemd_pool_make,
+        .pool_set_memory_max = systemd_pool_set_memory_max,
+        .pool_set_pids_max = systemd_pool_set_pids_max,
+        .pool_remove = systemd_pool_remove,
+        .pool_usage = systemd_pool_usage,
+        .pool_record = systemd_pool_record,
+        .job_start = systemd_job_start,
+        .job_kill = systemd_job_kill,
+        .job_populated = systemd_job_populated,
+        .job_stats = systemd_job_stats,
+        .job_remove = systemd_job_remove,
+        .job_recorded_exit = systemd_job_recorded_exit,
+        .job_record = systemd_job_record,
+        .adopt = systemd_adopt,
+        .mark_read = systemd_mark_read,
+        .mark_write = systemd_mark_write,
+};
