@@ -367,6 +367,20 @@ static Status check_systemd(const Doctor *d, const void *arg, FILE *m) {
         return STATUS_WARNING;
 }
 
+/* Which backend cgovd takes by default (cgovd.c: where PID 1 is systemd). */
+static Status check_backend(const Doctor *d, const void *arg, FILE *m) {
+        if (d->systemd)
+                fputs("cgovd uses the systemd backend, because systemd is PID 1: pools are slices under "
+                      "cgov.slice and jobs transient services (systemctl, systemd-cgls and journalctl -u show "
+                      "them); --backend=cgroupfs keeps them in its own delegated cgroup instead",
+                      m);
+        else
+                fputs("cgovd uses the cgroupfs backend, because systemd is not PID 1: it makes the pools and "
+                      "jobs as directories of its cgroup root itself",
+                      m);
+        return STATUS_OK;
+}
+
 static Status check_clone3(const Doctor *d, const void *arg, FILE *m) {
         static const char fallback[] = "cgov starts jobs with fork, a write to cgroup.procs and exec instead "
                                        "(a little slower; a job still never runs outside its cgroup)";
@@ -483,6 +497,7 @@ static const Check checks[] = {
         { "cpu", check_controller, &controller_cpu, NEED_NOTHING },
         { "io", check_controller, &controller_io, NEED_NOTHING },
         { "systemd", check_systemd, NULL, NEED_NOTHING },
+        { "backend", check_backend, NULL, NEED_NOTHING },
         { "clone3", check_clone3, NULL, NEED_NOTHING },
         { "cgroup.kill", check_feature, &feature_kill, NEED_NOTHING },
         { "memory.peak", check_feature, &feature_memory_peak, NEED_NOTHING },

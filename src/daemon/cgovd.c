@@ -68,7 +68,13 @@ static void help(void) {
                "\n"
                "Serve cgov's resource pools to tenants over a Unix socket.\n"
                "\n"
-               "  --cgroup-root=PATH  the delegated cgroup v2 directory to govern\n"
+               "  --backend=NAME      who makes the tree: systemd (pools are slices,\n"
+               "                      jobs transient services of the system manager)\n"
+               "                      or cgroupfs (a delegated cgroup directory);\n"
+               "                      default: systemd where PID 1 is systemd, unless\n"
+               "                      --cgroup-root names a directory\n"
+               "  --cgroup-root=ROOT  systemd: the parent slice (default: cgov.slice);\n"
+               "                      cgroupfs: the delegated cgroup v2 directory\n"
                "                      (default: this process's own cgroup, as under\n"
                "                      systemd's Delegate=yes)\n"
                "  --policy-dir=DIR    the *.pool files (default: %s)\n"
@@ -87,8 +93,9 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_CGROUP_ROOT = 0x100, ARG_POLICY_DIR, ARG_SOCKET, ARG_STATE_DIR, ARG_ACCOUNTING_ONLY, ARG_DEBUG };
+        enum { ARG_BACKEND = 0x100, ARG_CGROUP_ROOT, ARG_POLICY_DIR, ARG_SOCKET, ARG_STATE_DIR, ARG_ACCOUNTING_ONLY, ARG_DEBUG };
         static const struct option options[] = {
+                { "backend", required_argument, NULL, ARG_BACKEND },
                 { "cgroup-root", required_argument, NULL, ARG_CGROUP_ROOT },
                 { "policy-dir", required_argument, NULL, ARG_POLICY_DIR },
                 { "socket", required_argument, NULL, ARG_SOCKET },
@@ -105,12 +112,20 @@ int main(int argc, char *argv[]) {
                 .state_dir = CGOV_STATE_DIR,
         };
         _cleanup_(daemon_freep) Daemon *d = NULL;
+        const char *backend = NULL;
         int c, r;
 
         fds_reserve_low();
         log_setup();
         while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0)
                 switch (c) {
+                case ARG_BACKEND:
+                        if (strcmp(optarg, "systemd") != 0 && strcmp(optarg, "cgroupfs") != 0) {
+                                fprintf(stderr, "cgovd: --backend=%s: expected systemd or cgroupfs\n", optarg);
+                                return 2;
+                        }
+                        backend = optarg;
+                        break;
                 case ARG_CGROUP_ROOT:
                         cfg.cgroup_root = optarg;
                         break;
@@ -142,6 +157,14 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "cgovd: unexpected argument '%s' (see 'cgovd --help')\n", argv[optind]);
                 return 2;
         }
+        /* The system manager makes the tree where there is one: pools are
+         * then slices an administrator sees, and jobs outlive our restarts.
+         * A root given as a directory means cgroupfs; as a slice, systemd. */
+        bool systemd = backend ? strcmp(backend, "systemd") == 0
+                       : cfg.cgroup_root ? cfg.cgroup_root[0] != '/'
+                                         : sd_booted() > 0;
+        if (systemd)
+                cfg.open_flags |= CGOV_OPEN_SYSTEMD;
         if (geteuid() != 0)
                 log_warning("Not running as root: jobs can run only as this user (%u).", (unsigned) geteuid());
 

@@ -178,7 +178,15 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
                 .keeper = true,
                 .event = d->event,
         };
+        bool systemd = cfg->open_flags & CGOV_OPEN_SYSTEMD;
         r = governor_open(&d->gov, &opts, &gopts);
+        if (r < 0 && systemd)
+                return log_error_errno(r, "Failed to govern the slice %s through the system manager: %m%s",
+                                       cfg->cgroup_root ?: "cgov.slice",
+                                       r == -EOPNOTSUPP ? " (no memory or pids controller: see 'cgov doctor'; "
+                                                          "--accounting-only to test without)"
+                                       : r == -EINVAL   ? " (--cgroup-root names a slice with this backend, such as cgov.slice)"
+                                                        : " (is the system bus up? --backend=cgroupfs runs without it)");
         if (r < 0)
                 return log_error_errno(r, "Failed to take over the cgroup %s: %m%s", cfg->cgroup_root ?: "of this service",
                                        r == -EOPNOTSUPP ? " (no memory or pids controller: see 'cgov doctor'; "
@@ -188,7 +196,8 @@ int daemon_new(const DaemonConfig *cfg, Daemon **ret) {
         GovernorInfo gi;
         governor_info(d->gov, &gi);
         log_info("Governing %s (backend %s).", gi.root, gi.backend);
-        if (!gi.keeper)
+        /* With the systemd backend the manager does what keepers do. */
+        if (!gi.keeper && !systemd)
                 log_warning("This kernel cannot start jobs through keepers (Linux 5.9 is needed): a tenant's "
                             "path that never answers can hold up the daemon while its job starts, and a job "
                             "that ends while the daemon is down ends with outcome unknown.");

@@ -126,6 +126,20 @@ Test(systemd, a_job_runs_in_its_own_unit_in_its_pools_slice_and_leaves_nothing) 
                          "a job unit is left");
 }
 
+Test(systemd, a_jobs_argv_reaches_it_as_given_without_the_managers_expansion) {
+        cgov_pool *p;
+        struct cgov_result res;
+
+        cr_assert_eq(cgov_pool_create(gov, "argv", NULL, &p), 0);
+        /* systemd expands $VARIABLES in ExecStart=; a job's argv is data. */
+        struct cgov_job_spec spec = {
+                .argv = ARGV("/bin/sh", "-c", "[ \"$1\" = '$HOME' ] && [ \"$2\" = '$$' ]", "sh", "$HOME", "$$"),
+        };
+        cr_assert_eq(cgov_run(p, &spec, &res), 0);
+        cr_expect_eq(res.outcome, CGOV_OUTCOME_EXITED);
+        cr_expect_eq(res.exit_status, 0, "the job saw its arguments changed");
+}
+
 Test(systemd, the_reservation_is_enforced_and_an_oom_kill_is_reported) {
         cgov_pool *p;
         struct cgov_pool_limits l = { .memory_max = 512 << 20 };

@@ -540,24 +540,27 @@ static int append_creds(sd_bus_message *m, const SpawnCreds *c) {
 }
 
 static int append_exec_start(sd_bus_message *m, const JobLaunch *l) {
+        /* ExecStartEx (systemd 243) for its flags: the argv exactly as given,
+         * without the manager's $VARIABLE expansion, and a failure that
+         * leaves the unit active (exited) with the status. */
+        static char *const flags[] = { (char *) "ignore-failure", (char *) "no-env-expand", NULL };
         int r = sd_bus_message_open_container(m, 'r', "sv");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "ExecStart");
+                r = sd_bus_message_append(m, "s", "ExecStartEx");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+                r = sd_bus_message_open_container(m, 'v', "a(sasas)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+                r = sd_bus_message_open_container(m, 'a', "(sasas)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sasb");
+                r = sd_bus_message_open_container(m, 'r', "sasas");
         /* A program already looked up, or argv[0] for the manager to find
          * (as the job's user, in its fixed search path). */
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", l->program ?: l->argv[0]);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, (char **) l->argv);
-        /* Failure ignored: the unit stays active (exited) with the status. */
         if (r >= 0)
-                r = sd_bus_message_append(m, "b", true);
+                r = sd_bus_message_append_strv(m, (char **) flags);
         for (int i = 0; r >= 0 && i < 4; i++)
                 r = sd_bus_message_close_container(m);
         return r;
@@ -676,11 +679,15 @@ static void systemd_job_stats(Backend *b, const Place *job, struct cgov_result *
         place_stats(&b->caps, job->fd, res, ret_oom_kills);
 }
 
-/* The unit goes (and its cgroup with it) once stopped; nothing waits. */
+/* The unit goes (and its cgroup with it) once stopped, or, failed (an
+ * OOM kill under OOMPolicy=kill), once reset; nothing waits. */
 static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, Place *job) {
         BUS_LOCKED(b);
         int r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss",
                                          unit_of(job), "replace");
+        if (r >= 0)
+                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL,
+                                             NULL, "s", unit_of(job));
         if (r < 0)
                 return r;
         (void) sd_bus_flush(b->bus);
