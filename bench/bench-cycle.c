@@ -35,8 +35,8 @@ static struct {
         .cgov_command = "cgov",
 };
 
-static cgov *embedded_gov, *client_gov;
-static cgov_pool *embedded_pool, *client_pool;
+static cgov *embedded_gov, *client_gov, *systemd_gov;
+static cgov_pool *embedded_pool, *client_pool, *systemd_pool;
 
 static void spawn_and_wait(char *const argv[]) {
         pid_t pid;
@@ -70,6 +70,10 @@ static void run_in(cgov_pool *p) {
 
 static void cycle_embedded(void) {
         run_in(embedded_pool);
+}
+
+static void cycle_systemd(void) {
+        run_in(systemd_pool);
 }
 
 static void cycle_client(void) {
@@ -118,6 +122,7 @@ static const struct way {
 } ways[] = {
         { "floor", cycle_floor },
         { "embedded", cycle_embedded },
+        { "systemd", cycle_systemd },
         { "client", cycle_client },
         { "cli", cycle_cli },
         { "cgexec", cycle_cgexec },
@@ -129,7 +134,7 @@ static const struct way *way_find(const char *name) {
         for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++)
                 if (strcmp(ways[i].name, name) == 0)
                         return &ways[i];
-        bench_die("no way of running a job called '%s' (floor, embedded, client, cli, cgexec, systemd-run, record)", name);
+        bench_die("no way of running a job called '%s' (floor, embedded, systemd, client, cli, cgexec, systemd-run, record)", name);
 }
 
 static void open_governors(const struct way **sel, size_t n) {
@@ -155,6 +160,20 @@ static void open_governors(const struct way **sel, size_t n) {
                         r = cgov_pool_create(g, "bench", &lim, &embedded_pool);
                         if (r < 0)
                                 bench_die("cgov_pool_create(bench): %s", cgov_strerror(r));
+                } else if (sel[i]->cycle == cycle_systemd) {
+                        /* The systemd backend: a pool is a slice of a parent
+                         * slice of the benchmark's own, each job a transient
+                         * service. */
+                        struct cgov_options o = { .cgroup_root = "cgov-bench.slice", .flags = CGOV_OPEN_SYSTEMD };
+                        struct cgov_pool_limits lim = { .memory_max = 1ULL << 30, .max_jobs = 64 };
+
+                        r = cgov_open(&g, &o);
+                        if (r < 0)
+                                bench_die("cgov_open(CGOV_OPEN_SYSTEMD): %s", cgov_strerror(r));
+                        systemd_gov = g;
+                        r = cgov_pool_create(g, "bench", &lim, &systemd_pool);
+                        if (r < 0)
+                                bench_die("cgov_pool_create(bench) as a slice: %s", cgov_strerror(r));
                 } else if (sel[i]->cycle == cycle_client || sel[i]->cycle == cycle_cli) {
                         if (!arg.address)
                                 bench_die("%s needs --address SOCKET", sel[i]->name);
@@ -176,7 +195,7 @@ static void open_governors(const struct way **sel, size_t n) {
 
 static void help(void) {
         printf("bench-cycle [OPTIONS] WAY...\n"
-               "WAY: floor embedded client cli cgexec systemd-run record (floor is always measured)\n"
+               "WAY: floor embedded systemd client cli cgexec systemd-run record (floor is always measured)\n"
                "  --rounds N          rounds, each running every way in turn (15)\n"
                "  --jobs N            cycles per way and round (40)\n"
                "  --root CGROUP       the embedded governor's root\n"
@@ -265,6 +284,7 @@ int main(int argc, char *argv[]) {
         if (embedded_pool)
                 (void) cgov_pool_release(embedded_pool);
         cgov_close(embedded_gov);
+        cgov_close(systemd_gov);
         cgov_close(client_gov);
         return 0;
 }

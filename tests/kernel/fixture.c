@@ -14,11 +14,23 @@
 
 char fx_root[4096];
 cgov *fx_gov;
+static char fx_slice[64];
+
+bool fx_backend_systemd(void) {
+        const char *b = getenv("CGOV_TEST_BACKEND");
+        return b && strcmp(b, "systemd") == 0;
+}
 
 void fx_setup_root_only(void) {
         static unsigned n;
         const char *base = getenv("CGOV_TEST_CGROUP");
 
+        if (fx_backend_systemd()) {
+                /* A parent slice of the test's own ("-" would nest it). */
+                snprintf(fx_slice, sizeof fx_slice, "cgovt%dx%u.slice", (int) getpid(), n++);
+                snprintf(fx_root, sizeof fx_root, "/sys/fs/cgroup/%s", fx_slice);
+                return;
+        }
         if (!base)
                 cr_skip_test("CGOV_TEST_CGROUP is not set: kernel tests run through tests/kernel/run-kernel-tests, "
                              "which provides a real cgroup v2 with memory and pids (in a guest if need be)");
@@ -27,8 +39,11 @@ void fx_setup_root_only(void) {
 
 void fx_setup(void) {
         fx_setup_root_only();
-        int r = cgov_open(&fx_gov, &(struct cgov_options) { .cgroup_root = fx_root });
-        cr_assert_eq(r, 0, "cgov_open(%s): %s", fx_root, cgov_strerror(r));
+        struct cgov_options o = { .cgroup_root = fx_root };
+        if (fx_backend_systemd())
+                o = (struct cgov_options) { .cgroup_root = fx_slice, .flags = CGOV_OPEN_SYSTEMD };
+        int r = cgov_open(&fx_gov, &o);
+        cr_assert_eq(r, 0, "cgov_open(%s): %s", o.cgroup_root, cgov_strerror(r));
 }
 
 /* Kill everything below dir, then remove the directories deepest first. */
@@ -60,6 +75,13 @@ void fx_teardown(void) {
         if (fx_gov)
                 cgov_close(fx_gov);
         fx_gov = NULL;
+        if (fx_backend_systemd() && fx_slice[0]) {
+                /* Stopping the parent slice stops every unit in it. */
+                char cmd[256];
+                snprintf(cmd, sizeof cmd, "systemctl stop %s; systemctl reset-failed 'cgovt*' 2>/dev/null", fx_slice);
+                (void) !system(cmd);
+                return;
+        }
         if (fx_root[0])
                 remove_tree(fx_root);
 }
@@ -132,7 +154,10 @@ unsigned fx_count_leaves(const char *dir) {
         while ((de = readdir(d))) {
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                if (strchr(de->d_name, '@'))
+                /* cgroupfs: "name@id"; systemd: "<slice>-job-<id>.service" */
+                size_t len = strlen(de->d_name);
+                if (strchr(de->d_name, '@') ||
+                    (strstr(de->d_name, "-job-") && len > 8 && strcmp(de->d_name + len - 8, ".service") == 0))
                         n++;
                 snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
                 n += fx_count_leaves(path);

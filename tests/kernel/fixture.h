@@ -16,6 +16,11 @@
 extern char fx_root[4096]; /* this test's root directory */
 extern cgov *fx_gov;       /* opened by fx_setup() on fx_root */
 
+/* CGOV_TEST_BACKEND=systemd (in the systemd guest): the governor is opened
+ * with CGOV_OPEN_SYSTEMD on a parent slice of the test's own, and fx_root
+ * is that slice's cgroup directory. */
+bool fx_backend_systemd(void);
+
 /* Criterion .init/.fini: make a root and open a governor on it; close it,
  * kill whatever is left, and remove the whole tree. */
 void fx_setup(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 
 #include "backend.h"
@@ -222,6 +223,14 @@ static int bus_call_job(Backend *b, sd_bus_message *m) {
         r = strcmp(b->waiting_result, "done") == 0 ? 0 : -EIO;
         b->waiting_result = mfree(b->waiting_result);
         return r;
+}
+
+/* What came meanwhile (replies to calls that do not wait, the manager's
+ * signals): dispatched, so that nothing piles up on a bus that no loop
+ * watches. */
+static void bus_drain(Backend *b) {
+        while (sd_bus_process(b->bus, NULL) > 0)
+                ;
 }
 
 static int manager_call(Backend *b, const char *method, sd_bus_message **ret) {
@@ -633,6 +642,10 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
 
         if (s->launch->fn)
                 return -EOPNOTSUPP; /* cgov_call: a function of ours cannot run as a unit */
+        /* A program the caller looked up for itself: a missing one is the
+         * caller's error, as with cgroupfs, not a unit that fails (203). */
+        if (!s->launch->creds && s->launch->program && access(s->launch->program, X_OK) < 0)
+                return negative_errno();
         r = job_unit_name(b, s->id, name, sizeof name);
         if (r < 0)
                 return r;
@@ -679,52 +692,78 @@ static void systemd_job_stats(Backend *b, const Place *job, struct cgov_result *
         place_stats(&b->caps, job->fd, res, ret_oom_kills);
 }
 
-/* The unit goes (and its cgroup with it) once stopped, or, failed (an
- * OOM kill under OOMPolicy=kill), once reset; nothing waits. */
+/* The unit goes once stopped (or, failed by an OOM kill under
+ * OOMPolicy=kill, once reset), and its cgroup with it, which the manager
+ * removes on its own loop: -EBUSY until it has, and the governor tries
+ * again on its drain timer, so that a job's place is gone by the time its
+ * end is reported, as with cgroupfs. Nothing here waits. */
 static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, Place *job) {
         BUS_LOCKED(b);
-        int r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss",
-                                         unit_of(job), "replace");
-        if (r >= 0)
-                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL,
-                                             NULL, "s", unit_of(job));
-        if (r < 0)
-                return r;
-        (void) sd_bus_flush(b->bus);
-        job->fd = safe_close(job->fd);
-        return 0;
-}
-
-/* The manager keeps the main process's status while the unit is active
- * (exited). A unit that is not (any more) was stopped by someone else
- * (systemctl stop), or by the manager for an OOM kill. */
-static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
-        BUS_LOCKED(b);
-        _cleanup_free_ char *state = NULL, *result = NULL;
-        int32_t code = 0, status = 0;
         const char *name = unit_of(job);
         int r;
 
-        *ret = (JobExit) {};
-        r = unit_get_string(b, name, SD_UNIT, "ActiveState", &state);
-        if (r == -ENOENT) {
-                ret->stopped = true; /* stopped and collected already */
-                return 0;
-        }
+        bus_drain(b);
+        r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss", name,
+                                     "replace");
+        if (r >= 0)
+                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL,
+                                             NULL, "s", name);
         if (r < 0)
-                return -ENODATA;
-        if (unit_get(b, name, SD_SERVICE, "ExecMainCode", "i", &code) >= 0 &&
-            unit_get(b, name, SD_SERVICE, "ExecMainStatus", "i", &status) >= 0 && code > 0) {
-                ret->code = code;
-                ret->status = status;
-        }
-        if (strcmp(state, "active") != 0) {
-                (void) unit_get_string(b, name, SD_SERVICE, "Result", &result);
-                ret->oom = result && strcmp(result, "oom-kill") == 0;
-                ret->stopped = !ret->oom;
+                return r;
+        (void) sd_bus_flush(b->bus);
+        if (faccessat(pool->fd, name, F_OK, 0) < 0 && errno == ENOENT) {
+                job->fd = safe_close(job->fd);
                 return 0;
         }
-        return ret->code > 0 ? 0 : -ENODATA;
+        return -EBUSY;
+}
+
+/* How long the manager may take to see a main process's end that we saw:
+ * it reaps on its own loop. */
+#define SD_EXIT_WAIT_USEC (5 * UINT64_C(1000000))
+
+/* The manager keeps the main process's status while the unit is active
+ * (exited). A unit that is not (any more) was stopped by someone else
+ * (systemctl stop), or by the manager for an OOM kill. The manager's CPU
+ * time of the unit outlives its cgroup (which it removes once empty). */
+static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+        BUS_LOCKED(b);
+        const char *name = unit_of(job);
+        uint64_t deadline = now_usec() + SD_EXIT_WAIT_USEC, cpu_nsec = UINT64_MAX;
+        int r;
+
+        *ret = (JobExit) {};
+        for (;;) {
+                _cleanup_free_ char *state = NULL, *result = NULL;
+                int32_t code = 0, status = 0;
+
+                r = unit_get_string(b, name, SD_UNIT, "ActiveState", &state);
+                if (r == -ENOENT) {
+                        ret->stopped = true; /* stopped and collected already */
+                        return 0;
+                }
+                if (r < 0)
+                        return -ENODATA;
+                if (unit_get(b, name, SD_SERVICE, "ExecMainCode", "i", &code) >= 0 &&
+                    unit_get(b, name, SD_SERVICE, "ExecMainStatus", "i", &status) >= 0 && code > 0) {
+                        ret->code = code;
+                        ret->status = status;
+                }
+                if (unit_get(b, name, SD_UNIT, "CPUUsageNSec", "t", &cpu_nsec) >= 0 && cpu_nsec != UINT64_MAX)
+                        ret->cpu_usec = cpu_nsec / 1000;
+                if (strcmp(state, "active") != 0) {
+                        (void) unit_get_string(b, name, SD_SERVICE, "Result", &result);
+                        ret->oom = result && strcmp(result, "oom-kill") == 0;
+                        ret->stopped = !ret->oom;
+                        return 0;
+                }
+                if (ret->code > 0)
+                        return 0;
+                /* Ended as we saw, not yet reaped by the manager. */
+                if (now_usec() >= deadline)
+                        return -ENODATA;
+                (void) usleep(2000);
+        }
 }
 
 static void systemd_job_record(Backend *b, const Place *job, const JobRecord *rec) {

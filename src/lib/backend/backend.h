@@ -87,6 +87,7 @@ typedef struct JobExit {
         int code, status;              /* waitid()'s */
         bool stopped;                  /* its manager stopped it (systemctl stop): it was killed */
         bool oom;                      /* its manager saw it end by an OOM kill */
+        uint64_t cpu_usec;             /* its manager's count, when the place is gone (0: none) */
 } JobExit;
 
 /* What the root can enforce, as open() found it. */

@@ -202,6 +202,8 @@ static void job_recorded_exit(cgov_job *j, int *ret_code, int *ret_status) {
                 j->adopted = true;
         }
         j->oom_recorded = e.oom;
+        if (e.cpu_usec > 0)
+                j->result.cpu_usec = e.cpu_usec;
         *ret_code = e.code;
         *ret_status = e.status;
 }
