@@ -7,6 +7,7 @@
 
 #include "backend-cgroupfs.h"
 #include "cgroup-fs.h"
+#include "cgroup-place.h"
 #include "cgroup-records.h"
 #include "cgroup-root.h"
 #include "keeper.h"
@@ -62,11 +63,7 @@ static int adopt_leaf(const AdoptSink *sink, void *pool, const Place *pp, const 
                 (void) keeper_find(fd, &a.pidfd);
         /* The recorded main process, if it still lives in this leaf (a pid
          * alone could have been reused since). */
-        else if (r->pid > 0 && cg_has_process(fd, r->pid) > 0) {
-                a.pidfd = (int) syscall(SYS_pidfd_open, r->pid, 0);
-                if (a.pidfd >= 0 && cg_has_process(fd, r->pid) <= 0)
-                        a.pidfd = safe_close(a.pidfd);
-        } else
+        else if ((a.pidfd = place_pidfd(fd, r->pid)) < 0)
                 r->pid = 0;
         a.place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
         return sink->job(sink->userdata, pool, &a);
@@ -76,16 +73,11 @@ static int adopt_leaf(const AdoptSink *sink, void *pool, const Place *pp, const 
 static int adopt_dir(const AdoptSink *sink, void *parent, int dfd, const Place *pp, const char *prefix) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int fd, r;
+        int r;
 
-        fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = place_opendir(dfd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 uint64_t id;
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')

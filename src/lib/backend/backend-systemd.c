@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -249,38 +250,81 @@ static int unit_job(Backend *b, const char *method, const char *name, const char
         return r;
 }
 
-/* A property of a unit, by name: its object path first. */
-static int unit_get(Backend *b, const char *name, const char *iface, const char *property, const char *type,
-                    void *ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *path;
+/* Several properties of a unit in one round trip: every Get is sent, then
+ * the replies are collected (the manager answers in order). */
+typedef struct PropGet {
+        const char *iface, *property;
+        char type;                     /* 'i', 'u', 't', or 's' (then *ret is a char * to free) */
+        void *ret;
+        int r;                         /* 1 until its reply came; then 0 or -errno */
+} PropGet;
+
+static int on_prop(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PropGet *g = userdata;
+        const char *str;
+        char sig[2] = { g->type, 0 };
+
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                g->r = -sd_bus_message_get_errno(m) ?: -EIO;
+                return 0;
+        }
+        g->r = sd_bus_message_enter_container(m, 'v', sig);
+        if (g->r >= 0 && g->type == 's') {
+                g->r = sd_bus_message_read_basic(m, 's', &str);
+                if (g->r >= 0 && !(*(char **) g->ret = strdup(str)))
+                        g->r = -ENOMEM;
+        } else if (g->r >= 0)
+                g->r = sd_bus_message_read_basic(m, g->type, g->ret);
+        g->r = g->r < 0 ? g->r : 0;
+        return 0;
+}
+
+static int unit_get_many(Backend *b, const char *name, PropGet *gets, size_t n) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_slot *slots[8] = {};
         int r;
 
-        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", name);
+        assert(n <= 8);
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path);
         if (r < 0)
-                return bus_error(r, &e);
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r >= 0)
-                r = sd_bus_get_property_trivial(b->bus, SD_DEST, path, iface, property, &e, type[0], ret);
-        sd_bus_message_unref(reply);
-        return bus_error(r, &e);
+                return r;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                gets[i].r = 1;
+                r = sd_bus_call_method_async(b->bus, &slots[i], SD_DEST, path, "org.freedesktop.DBus.Properties", "Get",
+                                             on_prop, &gets[i], "ss", gets[i].iface, gets[i].property);
+        }
+        uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
+        for (size_t i = 0; r >= 0 && i < n;) {
+                if (gets[i].r <= 0) {
+                        i++;
+                        continue;
+                }
+                r = sd_bus_process(b->bus, NULL);
+                if (r > 0)
+                        continue;
+                uint64_t now = now_usec();
+                if (r >= 0 && now >= deadline)
+                        r = -ETIMEDOUT;
+                if (r >= 0)
+                        r = sd_bus_wait(b->bus, deadline - now);
+        }
+        for (size_t i = 0; i < n; i++)
+                sd_bus_slot_unref(slots[i]);
+        return r < 0 ? r : 0;
+}
+
+/* A property of a unit, by name. Its object path is the name's bus
+ * escaping: no GetUnit round trip. An unknown unit reads as a loaded
+ * "inactive" one (the manager loads it on the spot). */
+static int unit_get(Backend *b, const char *name, const char *iface, const char *property, const char *type,
+                    void *ret) {
+        PropGet g = { iface, property, type[0], ret };
+        int r = unit_get_many(b, name, &g, 1);
+        return r < 0 ? r : g.r;
 }
 
 static int unit_get_string(Backend *b, const char *name, const char *iface, const char *property, char **ret) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *path;
-        int r;
-
-        r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", name);
-        if (r < 0)
-                return bus_error(r, &e);
-        r = sd_bus_message_read(reply, "o", &path);
-        if (r >= 0)
-                r = sd_bus_get_property_string(b->bus, SD_DEST, path, iface, property, &e, ret);
-        sd_bus_message_unref(reply);
-        return bus_error(r, &e);
+        return unit_get(b, name, iface, property, "s", ret);
 }
 
 /* "infinity" is UINT64_MAX on the bus. */
@@ -672,9 +716,7 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
          * (its status is the manager's: job_recorded_exit). */
         if (unit_get(b, name, SD_SERVICE, "MainPID", "u", &main_pid) >= 0 && main_pid > 0) {
                 ret_proc->pid = (pid_t) main_pid;
-                ret_proc->pidfd = (int) syscall(SYS_pidfd_open, ret_proc->pid, 0);
-                if (ret_proc->pidfd >= 0 && cg_has_process(fd, ret_proc->pid) <= 0)
-                        ret_proc->pidfd = safe_close(ret_proc->pidfd);
+                ret_proc->pidfd = place_pidfd(fd, ret_proc->pid);
         }
         *ret_place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
         return 0;
@@ -736,23 +778,25 @@ static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret)
         for (;;) {
                 _cleanup_free_ char *state = NULL, *result = NULL;
                 int32_t code = 0, status = 0;
+                PropGet gets[] = {
+                        { SD_SERVICE, "ExecMainCode", 'i', &code },
+                        { SD_SERVICE, "ExecMainStatus", 'i', &status },
+                        { SD_SERVICE, "CPUUsageNSec", 't', &cpu_nsec },
+                        { SD_SERVICE, "Result", 's', &result },
+                        { SD_UNIT, "ActiveState", 's', &state },
+                };
 
-                r = unit_get_string(b, name, SD_UNIT, "ActiveState", &state);
-                if (r == -ENOENT) {
-                        ret->stopped = true; /* stopped and collected already */
-                        return 0;
-                }
-                if (r < 0)
+                r = unit_get_many(b, name, gets, ELEMENTSOF(gets));
+                if (r < 0 || gets[4].r < 0)
                         return -ENODATA;
-                if (unit_get(b, name, SD_SERVICE, "ExecMainCode", "i", &code) >= 0 &&
-                    unit_get(b, name, SD_SERVICE, "ExecMainStatus", "i", &status) >= 0 && code > 0) {
+                if (gets[0].r == 0 && gets[1].r == 0 && code > 0) {
                         ret->code = code;
                         ret->status = status;
                 }
-                if (unit_get(b, name, SD_UNIT, "CPUUsageNSec", "t", &cpu_nsec) >= 0 && cpu_nsec != UINT64_MAX)
+                if (gets[2].r == 0 && cpu_nsec != UINT64_MAX)
                         ret->cpu_usec = cpu_nsec / 1000;
                 if (strcmp(state, "active") != 0) {
-                        (void) unit_get_string(b, name, SD_SERVICE, "Result", &result);
+                        /* Stopped by someone, or gone already (inactive). */
                         ret->oom = result && strcmp(result, "oom-kill") == 0;
                         ret->stopped = !ret->oom;
                         return 0;
@@ -784,11 +828,7 @@ static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Pl
         if (fd < 0)
                 return negative_errno();
         a.recorded = record_job_read(fd, &a.record, rec);
-        if (a.record.pid > 0 && cg_has_process(fd, a.record.pid) > 0) {
-                a.pidfd = (int) syscall(SYS_pidfd_open, a.record.pid, 0);
-                if (a.pidfd >= 0 && cg_has_process(fd, a.record.pid) <= 0)
-                        a.pidfd = safe_close(a.pidfd);
-        }
+        a.pidfd = place_pidfd(fd, a.record.pid);
         a.place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
         return sink->job(sink->userdata, pool, &a);
 }
@@ -797,17 +837,12 @@ static int adopt_dir(Backend *b, const AdoptSink *sink, void *parent, const Plac
         _cleanup_(closedirp) DIR *d = NULL;
         char job_prefix[UNIT_NAME_MAX + 1];
         struct dirent *de;
-        int fd, r;
+        int r;
 
         snprintf(job_prefix, sizeof job_prefix, "%s-job-", b->prefix);
-        fd = fcntl(pp ? pp->fd : b->root_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return negative_errno();
-        }
+        r = place_opendir(pp ? pp->fd : b->root_fd, &d);
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 char path[POOL_MAX_DEPTH * (NAME_MAX_LEN + 1) + 1];
                 uint64_t id;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgroup-fs.h"
 #include "cgroup-place.h"
+#include "cgroup-root.h"
 #include "macro.h"
 
 int place_caps(int fd, CgroupCaps *caps) {
@@ -48,4 +50,26 @@ int place_populated(const CgroupCaps *caps, int fd) {
         if (r > 0 && !caps->have_kill_file)
                 (void) cg_kill(fd, false);
         return r;
+}
+
+int place_pidfd(int fd, pid_t pid) {
+        if (pid <= 0 || cg_has_process(fd, pid) <= 0)
+                return -EBADF;
+        int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd >= 0 && cg_has_process(fd, pid) <= 0)
+                pidfd = safe_close(pidfd);
+        return pidfd < 0 ? -EBADF : pidfd;
+}
+
+int place_opendir(int fd, DIR **ret) {
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return negative_errno();
+        *ret = fdopendir(dfd);
+        if (!*ret) {
+                int r = negative_errno();
+                safe_close(dfd);
+                return r;
+        }
+        return 0;
 }

@@ -5,7 +5,9 @@
  * is a cgroup v2 directory, whoever made it. */
 
 #include <stdbool.h>
+#include <dirent.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cgov.h"
 
@@ -24,3 +26,9 @@ int place_kill(const CgroupCaps *caps, int fd);
 /* 1 while anything runs there, 0 once it is empty; without cgroup.kill each
  * call kills again what the last kill missed. */
 int place_populated(const CgroupCaps *caps, int fd);
+
+/* A pidfd of pid if it lives in the place (asked again once the pidfd is
+ * open: a pid alone could have been reused), else -EBADF. */
+int place_pidfd(int fd, pid_t pid);
+/* The place's subdirectories, for a walk: a DIR of its own (fd stays). */
+int place_opendir(int fd, DIR **ret);
