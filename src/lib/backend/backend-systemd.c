@@ -73,7 +73,7 @@ static void bus_unlockp(Backend **b) {
 }
 
 /* The bus is this op's until it returns. */
-#define BUS_LOCKED(b) _cleanup_(bus_unlockp) Backend *_bus_locked_ = bus_lock(b)
+#define BUS_LOCKED(b) _cleanup_(bus_unlockp) _unused_ Backend *_bus_locked_ = bus_lock(b)
 
 /* ---- names ---------------------------------------------------------------- */
 
