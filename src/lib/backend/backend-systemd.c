@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -53,9 +54,11 @@ struct Backend {
          * from the caller's threads and its supervisor's: BUS_LOCKED. */
         pthread_mutex_t bus_lock;
         sd_bus *bus;
-        sd_bus_slot *job_removed;
+        sd_bus_slot *job_removed, *props_changed;
         const char *waiting_for;       /* the job path bus_wait_job() waits for */
         char *waiting_result;          /* its result, once it came */
+        const char *watching;          /* the unit path whose MainPID is wanted */
+        uint32_t main_pid;             /* as its change signal said */
         char *slice;                   /* the parent slice: "cgov.slice" */
         char *prefix;                  /* its name without ".slice": "cgov" */
         char *root;                    /* its cgroup directory */
@@ -179,6 +182,32 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 return 0;
         if (b->waiting_for && !b->waiting_result && strcmp(path, b->waiting_for) == 0)
                 b->waiting_result = strdup(result);
+        return 0;
+}
+
+/* The manager tells the change of a unit before the end of the job that
+ * changed it: a job unit's MainPID comes with its start, no Get needed.
+ * Only a direct connection hears it (on the system bus it would take a
+ * match of its own at the broker). */
+static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Backend *b = userdata;
+        const char *path = sd_bus_message_get_path(m), *iface, *name;
+
+        if (!b->watching || !path || strcmp(path, b->watching) != 0)
+                return 0;
+        if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, SD_SERVICE) != 0 ||
+            sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &name) < 0)
+                        return 0;
+                if (strcmp(name, "MainPID") == 0) {
+                        (void) sd_bus_message_read(m, "v", "u", &b->main_pid);
+                        return 0;
+                }
+                if (sd_bus_message_skip(m, "v") < 0 || sd_bus_message_exit_container(m) < 0)
+                        return 0;
+        }
         return 0;
 }
 
@@ -334,10 +363,29 @@ static uint64_t limit_or_infinity(uint64_t v) {
 
 /* ---- the root -------------------------------------------------------------- */
 
+/* As root, the manager's own socket, as systemctl and systemd-run use it:
+ * no broker between us, every call half the hops. Otherwise (or when it
+ * cannot be reached) the system bus. Only the manager, as root, can have
+ * made that socket in /run/systemd; its peer is checked all the same. */
+static int bus_open_manager(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        struct ucred peer;
+        socklen_t len = sizeof peer;
+
+        if (geteuid() == 0 && sd_bus_new(&bus) >= 0 &&
+            sd_bus_set_address(bus, "unix:path=/run/systemd/private") >= 0 && sd_bus_start(bus) >= 0 &&
+            getsockopt(sd_bus_get_fd(bus), SOL_SOCKET, SO_PEERCRED, &peer, &len) >= 0 && peer.uid == 0) {
+                *ret = TAKE_PTR(bus);
+                return 0;
+        }
+        return sd_bus_open_system(ret);
+}
+
 static void systemd_close(Backend *b) {
         if (!b)
                 return;
         sd_bus_slot_unref(b->job_removed);
+        sd_bus_slot_unref(b->props_changed);
         sd_bus_flush_close_unref(b->bus);
         free(b->waiting_result);
         safe_close(b->root_fd);
@@ -380,11 +428,16 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
                 r = -ENOMEM;
                 goto fail;
         }
-        r = sd_bus_open_system(&b->bus);
+        r = bus_open_manager(&b->bus);
         if (r < 0)
                 goto fail;
-        r = sd_bus_match_signal(b->bus, &b->job_removed, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
-                                on_job_removed, b);
+        /* A direct connection's messages have no sender to match. */
+        bool direct = sd_bus_is_bus_client(b->bus) <= 0;
+        r = sd_bus_match_signal(b->bus, &b->job_removed, direct ? NULL : SD_DEST, SD_PATH, SD_MANAGER,
+                                "JobRemoved", on_job_removed, b);
+        if (r >= 0 && direct)
+                r = sd_bus_match_signal(b->bus, &b->props_changed, NULL, NULL, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_props_changed, b);
         if (r < 0)
                 goto fail;
         r = sd_bus_call_method(b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", NULL, NULL, NULL);
@@ -424,6 +477,7 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
                 .enforces_memory = b->caps.have_memory,
                 .enforces_pids = b->caps.have_pids,
                 .records_exits = true,
+                .watch_fd = sd_bus_get_fd(b->bus),
         };
         *ret = b;
         return 0;
@@ -678,10 +732,10 @@ static int job_message(Backend *b, const JobStart *s, const char *name, const ch
 
 static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc) {
         BUS_LOCKED(b);
-        _cleanup_free_ char *cgroup = NULL;
+        _cleanup_free_ char *cgroup = NULL, *path = NULL;
         char name[UNIT_NAME_MAX + 1];
         sd_bus_message *m = NULL;
-        uint32_t main_pid = 0;
+        uint32_t main_pid;
         int r;
 
         if (s->launch->fn)
@@ -698,23 +752,39 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
         r = job_message(b, s, name, unit_of(s->pool), &m);
         if (r < 0)
                 return r;
+        r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return r;
+        }
+        b->watching = path;
+        b->main_pid = 0;
         ret_proc->start_usec = now_usec();
         r = bus_call_job(b, m);
+        b->watching = NULL;
         sd_bus_message_unref(m);
         if (r == -EIO)
                 (void) unit_job(b, "StopUnit", name, "replace");
         if (r < 0)
                 return r; /* -EEXIST: a unit of that name: the caller takes another id */
 
+        /* The manager removes an exited unit's cgroup once it is empty: a
+         * job that was quicker than we are has no place left, only its
+         * unit and the status the unit keeps. */
         int fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
+        if (fd < 0 && errno != ENOENT) {
                 r = negative_errno();
                 (void) unit_job(b, "StopUnit", name, "replace");
-                return r == -EEXIST ? -EIO : r;
+                return r;
         }
         /* Its main process, watched for its end; gone already, it is ended
          * (its status is the manager's: job_recorded_exit). */
-        if (unit_get(b, name, SD_SERVICE, "MainPID", "u", &main_pid) >= 0 && main_pid > 0) {
+        main_pid = b->main_pid;
+        if (fd < 0)
+                fd = -EBADF;
+        else if (main_pid == 0)
+                (void) unit_get(b, name, SD_SERVICE, "MainPID", "u", &main_pid);
+        if (main_pid > 0 && fd >= 0) {
                 ret_proc->pid = (pid_t) main_pid;
                 ret_proc->pidfd = place_pidfd(fd, ret_proc->pid);
         }
@@ -886,6 +956,19 @@ static int systemd_adopt(Backend *b, const AdoptSink *sink) {
         return adopt_dir(b, sink, NULL, NULL, "");
 }
 
+/* ---- what the manager sends meanwhile ------------------------------------------- */
+
+/* The manager's signals (on a direct connection, every unit's changes)
+ * are taken in as they come, so that none waits in its queue for us. An
+ * op that holds the bus takes them in itself: the loop never waits for
+ * it. */
+static void systemd_watch(Backend *b) {
+        if (pthread_mutex_trylock(&b->bus_lock) != 0)
+                return;
+        bus_drain(b);
+        pthread_mutex_unlock(&b->bus_lock);
+}
+
 /* ---- the job ids' mark ------------------------------------------------------------ */
 
 static int systemd_mark_read(Backend *b, uint64_t *ret) {
@@ -914,6 +997,7 @@ const BackendOps backend_systemd = {
         .job_recorded_exit = systemd_job_recorded_exit,
         .job_record = systemd_job_record,
         .adopt = systemd_adopt,
+        .watch = systemd_watch,
         .mark_read = systemd_mark_read,
         .mark_write = systemd_mark_write,
 };

@@ -97,6 +97,10 @@ typedef struct BackendInfo {
         /* The backend starts the process and keeps its exit status itself
          * (systemd): no keepers, and the status comes from job_recorded_exit. */
         bool records_exits;
+        /* With BackendOps.watch: an fd that turns readable when the backend's
+         * peer has sent something (the manager's signals), for the
+         * supervisor's loop to watch. */
+        int watch_fd;
 } BackendInfo;
 
 /* What adopt() found, handed to the governor as it walks: pools before
@@ -165,6 +169,9 @@ typedef struct BackendOps {
 
         /* At open: every pool and job an earlier governor left. */
         int (*adopt)(Backend *b, const AdoptSink *sink);
+        /* Optional: info.watch_fd turned readable (edge-triggered); takes
+         * in what came, without ever blocking the loop. */
+        void (*watch)(Backend *b);
         /* The job ids' mark, kept on the root: 0, -ENODATA when there is
          * none, -EOPNOTSUPP when it cannot be kept. */
         int (*mark_read)(Backend *b, uint64_t *ret);

@@ -31,6 +31,7 @@ static void governor_free(cgov *g) {
         sd_event_source_unref(g->wake_source);
         sd_event_source_unref(g->queue_timer);
         sd_event_source_unref(g->exits_source);
+        sd_event_source_unref(g->backend_source);
         sd_event_unref(g->event);
         safe_close(g->wake_fd);
         safe_close(g->exits_fd);

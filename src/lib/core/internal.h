@@ -156,7 +156,7 @@ struct cgov {
         bool thread_started;
         bool attached;                 /* event is the caller's (GovernorOptions.event): no thread */
         sd_event *event;
-        sd_event_source *wake_source, *queue_timer, *exits_source;
+        sd_event_source *wake_source, *queue_timer, *exits_source, *backend_source;
         int wake_fd, exits_fd;
         int closed_fd;                 /* eventfd, readable once closed: for job_wait_here() */
         cgov_job *incoming;

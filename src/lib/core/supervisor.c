@@ -49,6 +49,12 @@ static int on_queue_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_backend(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        cgov *g = userdata;
+        g->backend->watch(g->b);
+        return 0;
+}
+
 static void *supervisor_main(void *userdata) {
         cgov *g = userdata;
         (void) sd_event_loop(g->event);
@@ -88,6 +94,11 @@ int supervisor_start(cgov *g, sd_event *event) {
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(g->queue_timer, SD_EVENT_OFF);
+        if (g->backend->watch) {
+                r = sd_event_add_io(g->event, &g->backend_source, g->info.watch_fd, EPOLLIN | EPOLLET, on_backend, g);
+                if (r < 0)
+                        return r;
+        }
         if (g->attached)
                 return 0;
 
@@ -121,5 +132,6 @@ void supervisor_stop(cgov *g) {
                 g->wake_source = sd_event_source_disable_unref(g->wake_source);
                 g->queue_timer = sd_event_source_disable_unref(g->queue_timer);
                 g->exits_source = sd_event_source_disable_unref(g->exits_source);
+                g->backend_source = sd_event_source_disable_unref(g->backend_source);
         }
 }
