@@ -187,3 +187,40 @@ Test(systemd, a_refused_job_never_reaches_systemd) {
         cr_expect_eq(res.outcome, CGOV_OUTCOME_REJECTED);
         cr_expect_str_eq(output("systemctl list-units --all --plain --no-legend '%s-job-*' | wc -l", pfx()), "0");
 }
+
+/* The manager removes an exited unit's cgroup once it is empty: a job that
+ * ended while no governor ran is known by its unit alone. The next
+ * cgov_open finds it there, settles it (its reservation comes back) and
+ * stops its unit. */
+Test(systemd, a_job_that_ended_while_no_governor_ran_is_settled_by_the_next) {
+        cgov_pool *p;
+        cgov_job *j;
+        struct cgov_pool_limits l = { .memory_max = 256 << 20, .job_memory_default = 64 << 20 };
+        struct cgov_pool_status st;
+        char unit[256];
+
+        cr_assert_eq(cgov_pool_create(gov, "late", &l, &p), 0);
+        struct cgov_job_spec spec = { .argv = ARGV("/bin/sh", "-c", "sleep 1; exit 5") };
+        cr_assert_eq(cgov_submit(p, &spec, &j), 0);
+        snprintf(unit, sizeof unit, "%s", strrchr(cgov_job_cgroup(j), '/') + 1);
+        cgov_job_free(j);
+        cgov_close(gov);
+        gov = NULL;
+
+        for (int i = 0; i < 100 && strcmp(show(unit, "SubState"), "exited") != 0; i++)
+                usleep(100000);
+        cr_assert_str_eq(show(unit, "SubState"), "exited");
+        cr_assert_str_eq(show(unit, "ControlGroup"), "", "the manager kept %s's cgroup", unit);
+        cr_expect_str_eq(show(unit, "ExecMainStatus"), "5");
+
+        struct cgov_options o = { .cgroup_root = slice, .flags = CGOV_OPEN_SYSTEMD };
+        int r = cgov_open(&gov, &o);
+        cr_assert_eq(r, 0, "cgov_open again: %s", strerror(-r));
+        cr_assert_eq(cgov_pool_find(gov, "late", &p), 0);
+        for (int i = 0; i < 100 && strcmp(show(unit, "LoadState"), "loaded") == 0; i++)
+                usleep(100000);
+        cr_expect_str_neq(show(unit, "LoadState"), "loaded", "%s is still there", unit);
+        cr_assert_eq(cgov_pool_status(p, &st), 0);
+        cr_expect_eq(st.jobs_running, 0);
+        cr_expect_eq(st.memory_reserved, 0, "%" PRIu64 " bytes still reserved", st.memory_reserved);
+}

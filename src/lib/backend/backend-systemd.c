@@ -675,6 +675,40 @@ static int append_exec_start(sd_bus_message *m, const JobLaunch *l) {
 
 extern char **environ;
 
+/* The job's record goes into its unit as well as on its cgroup: the
+ * manager removes an exited unit's cgroup once it is empty, and a job that
+ * ends while no governor runs is then known by its unit alone (adopt). Log
+ * fields are the one free-form thing a transient unit keeps; they also let
+ * `journalctl CGOV_POOL=shared` find what the pool's jobs logged. */
+#define RECORD_FIELD "CGOV_RECORD="
+
+static int append_record(sd_bus_message *m, const JobStart *s) {
+        char rec[RECORD_MAX], field[sizeof RECORD_FIELD + RECORD_MAX], pool[sizeof "CGOV_POOL=" + 4096];
+        int r;
+
+        int n = record_job_format(s->record, rec);
+        snprintf(field, sizeof field, RECORD_FIELD "%.*s", n, rec);
+        snprintf(pool, sizeof pool, "CGOV_POOL=%s", s->pool_path);
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "LogExtraFields");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "aay");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', field, strlen(field));
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', pool, strlen(pool));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 static int job_message(Backend *b, const JobStart *s, const char *name, const char *slice, sd_bus_message **ret) {
         const JobLaunch *l = s->launch;
         _cleanup_free_ char *cwd = NULL;
@@ -718,6 +752,8 @@ static int job_message(Backend *b, const JobStart *s, const char *name, const ch
         }
         if (r >= 0 && l->creds)
                 r = append_creds(m, l->creds);
+        if (r >= 0 && s->record)
+                r = append_record(m, s);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
@@ -886,6 +922,125 @@ static void systemd_job_record(Backend *b, const Place *job, const JobRecord *re
 
 /* ---- re-adoption ---------------------------------------------------------------- */
 
+/* A job unit whose process ended while no governor ran: the manager has
+ * removed its cgroup (it does once an exited unit's cgroup is empty), so
+ * the walk of the tree did not find it, but the unit keeps the status and
+ * its record (append_record). It is handed over ended: no place, no
+ * process; the supervisor reads the status and stops the unit. */
+typedef struct EndedUnit {
+        char *name, *slice;
+        uint64_t id;
+} EndedUnit;
+
+static int ended_units(Backend *b, EndedUnit **ret, size_t *ret_n) {
+        BUS_LOCKED(b);
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        char prefix[UNIT_NAME_MAX + 1], pattern[sizeof prefix + sizeof "*.service"];
+        const char *name, *sub;
+        EndedUnit *units = NULL;
+        size_t n = 0;
+        int r;
+
+        snprintf(prefix, sizeof prefix, "%s-job-", b->prefix);
+        snprintf(pattern, sizeof pattern, "%s*.service", prefix);
+        r = manager_call(b, "ListUnitsByPatterns", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "as", 0);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "as", 1, pattern);
+        if (r >= 0)
+                r = bus_error(sd_bus_call(b->bus, m, SD_JOB_TIMEOUT_USEC, &e, &reply), &e);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        while (r >= 0 &&
+               (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, &sub, NULL, NULL, NULL,
+                                        NULL, NULL)) > 0) {
+                char *end;
+                /* Running ones have their cgroup: the walk finds them. */
+                if (strcmp(sub, "running") == 0)
+                        continue;
+                errno = 0;
+                uint64_t id = strtoull(name + strlen(prefix), &end, 10);
+                if (errno != 0 || strcmp(end, ".service") != 0)
+                        continue;
+                EndedUnit *u = reallocarray(units, n + 1, sizeof *units);
+                if (!u) {
+                        r = -ENOMEM;
+                        break;
+                }
+                units = u;
+                units[n] = (EndedUnit) { .name = strdup(name), .id = id };
+                if (!units[n++].name)
+                        r = -ENOMEM;
+                else /* One unit that cannot be read is left alone, not the open failed. */
+                        (void) unit_get_string(b, name, SD_SERVICE, "Slice", &units[n - 1].slice);
+        }
+        *ret = units;
+        *ret_n = n;
+        return r < 0 ? r : 0;
+}
+
+/* Its record, from the unit's log fields. */
+static bool unit_record(Backend *b, const char *name, JobRecord *ret, char buf[static RECORD_MAX]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        const void *field;
+        size_t size;
+        bool found = false;
+
+        if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path) < 0 ||
+            sd_bus_get_property(b->bus, SD_DEST, path, SD_SERVICE, "LogExtraFields", &e, &reply, "aay") < 0 ||
+            sd_bus_message_enter_container(reply, 'a', "ay") < 0)
+                return false;
+        while (!found && sd_bus_message_read_array(reply, 'y', &field, &size) > 0)
+                if (size > strlen(RECORD_FIELD) && size - strlen(RECORD_FIELD) < RECORD_MAX &&
+                    memcmp(field, RECORD_FIELD, strlen(RECORD_FIELD)) == 0) {
+                        memcpy(buf, (const char *) field + strlen(RECORD_FIELD), size - strlen(RECORD_FIELD));
+                        buf[size - strlen(RECORD_FIELD)] = '\0';
+                        found = true;
+                }
+        if (found)
+                record_job_parse(buf, ret);
+        return found;
+}
+
+typedef struct AdoptWalk {
+        const AdoptSink *sink;
+        EndedUnit *ended;
+        size_t n_ended;
+} AdoptWalk;
+
+/* The ended units of the pool just walked: those its walk did not find. */
+static int adopt_ended(Backend *b, const AdoptWalk *w, void *pool, const Place *pp, const char *path) {
+        _cleanup_free_ char *slice = NULL;
+        int r = slice_name(b, path, &slice);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < w->n_ended; i++) {
+                EndedUnit *u = &w->ended[i];
+                char rec[RECORD_MAX];
+                uint64_t start = 0;
+
+                if (!u->slice || strcmp(u->slice, slice) != 0 || faccessat(pp->fd, u->name, F_OK, 0) == 0)
+                        continue;
+                AdoptedJob a = { .id = u->id, .leaf = u->name, .pidfd = -EBADF, .place.fd = -EBADF };
+                pthread_mutex_lock(&b->bus_lock);
+                a.recorded = unit_record(b, u->name, &a.record, rec);
+                if (unit_get(b, u->name, SD_SERVICE, "ExecMainStartTimestampMonotonic", "t", &start) >= 0 &&
+                    start > 0)
+                        a.record.start_usec = start;
+                pthread_mutex_unlock(&b->bus_lock);
+                if (asprintf(&a.place.cgroup, "%s/%s", pp->cgroup, u->name) < 0)
+                        return -ENOMEM;
+                r = w->sink->job(w->sink->userdata, pool, &a);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Place *pp, const char *dir,
                          uint64_t id) {
         _cleanup_free_ char *cgroup = NULL;
@@ -903,7 +1058,8 @@ static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Pl
         return sink->job(sink->userdata, pool, &a);
 }
 
-static int adopt_dir(Backend *b, const AdoptSink *sink, void *parent, const Place *pp, const char *prefix) {
+static int adopt_dir(Backend *b, const AdoptWalk *w, void *parent, const Place *pp, const char *prefix) {
+        const AdoptSink *sink = w->sink;
         _cleanup_(closedirp) DIR *d = NULL;
         char job_prefix[UNIT_NAME_MAX + 1];
         struct dirent *de;
@@ -945,15 +1101,27 @@ static int adopt_dir(Backend *b, const AdoptSink *sink, void *parent, const Plac
                 r = sink->pool(sink->userdata, parent, path, &lim, &p, &place);
                 if (r < 0)
                         return r;
-                r = adopt_dir(b, sink, p, place, path);
+                r = adopt_dir(b, w, p, place, path);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return parent ? adopt_ended(b, w, parent, pp, prefix) : 0;
 }
 
 static int systemd_adopt(Backend *b, const AdoptSink *sink) {
-        return adopt_dir(b, sink, NULL, NULL, "");
+        AdoptWalk w = { .sink = sink };
+        int r = ended_units(b, &w.ended, &w.n_ended);
+        /* Their ids are taken, adopted or not. */
+        for (size_t i = 0; r >= 0 && i < w.n_ended; i++)
+                sink->id_seen(sink->userdata, w.ended[i].id);
+        if (r >= 0)
+                r = adopt_dir(b, &w, NULL, NULL, "");
+        for (size_t i = 0; i < w.n_ended; i++) {
+                free(w.ended[i].name);
+                free(w.ended[i].slice);
+        }
+        free(w.ended);
+        return r;
 }
 
 /* ---- what the manager sends meanwhile ------------------------------------------- */

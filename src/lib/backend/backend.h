@@ -32,6 +32,8 @@ typedef struct Place {
         char *cgroup;                  /* that directory's path */
 } Place;
 
+typedef struct JobRecord JobRecord;
+
 /* What starting a process needs. For a job started at once it points into
  * the caller's cgov_job_spec; a job that may wait owns copies. */
 typedef struct JobLaunch {
@@ -57,6 +59,7 @@ typedef struct JobStart {
         uint32_t pids_max;             /* 0: no limit of its own */
         bool keeper;                   /* start it through a keeper (keeper.h) */
         const JobLaunch *launch;
+        const JobRecord *record;       /* what is known of it before it starts */
 } JobStart;
 
 /* The process a backend started: its main process, or its keeper (which
@@ -71,7 +74,7 @@ typedef struct JobProcess {
 } JobProcess;
 
 /* What a later governor needs of a job, beyond its place. */
-typedef struct JobRecord {
+struct JobRecord {
         uint64_t memory;               /* 0: not known (the pool's default) */
         uint32_t pids_max;
         uint64_t timeout_ms;
@@ -80,7 +83,7 @@ typedef struct JobRecord {
         uid_t owner;
         bool keeper;
         const char *name;              /* NULL: unnamed */
-} JobRecord;
+};
 
 /* How a job's main process ended, as recorded outside the governor. */
 typedef struct JobExit {

@@ -23,14 +23,18 @@ void record_pool_write(int fd, const struct cgov_pool_limits *l) {
         (void) fsetxattr(fd, POOL_XATTR, buf, (size_t) n, 0);
 }
 
-void record_job_write(int fd, const JobRecord *j) {
-        char buf[RECORD_MAX];
-
-        int n = snprintf(buf, sizeof buf,
+int record_job_format(const JobRecord *j, char buf[static RECORD_MAX]) {
+        int n = snprintf(buf, RECORD_MAX,
                          "memory=%" PRIu64 " pids_max=%" PRIu32 " timeout_ms=%" PRIu64 " start_usec=%" PRIu64
                          " pid=%d uid=%u keeper=%d%s%s",
                          j->memory, j->pids_max, j->timeout_ms, j->start_usec, (int) j->pid, (unsigned) j->owner,
                          j->keeper, j->name ? " name=" : "", j->name ?: "");
+        return MIN(n, RECORD_MAX - 1);
+}
+
+void record_job_write(int fd, const JobRecord *j) {
+        char buf[RECORD_MAX];
+        int n = record_job_format(j, buf);
         (void) fsetxattr(fd, JOB_XATTR, buf, (size_t) n, 0);
 }
 
@@ -82,12 +86,17 @@ bool record_pool_read(int fd, struct cgov_pool_limits *lim) {
 }
 
 bool record_job_read(int fd, JobRecord *a, char buf[static RECORD_MAX]) {
-        uint64_t v;
-
         *a = (JobRecord) {};
         if (!read_record(fd, JOB_XATTR, buf))
                 return false;
-        const char *rec = buf;
+        record_job_parse(buf, a);
+        return true;
+}
+
+void record_job_parse(const char *rec, JobRecord *a) {
+        uint64_t v;
+
+        *a = (JobRecord) {};
         a->keeper = record_u64(rec, "keeper", &v) && v == 1;
         if (record_u64(rec, "memory", &v))
                 a->memory = v;
@@ -105,7 +114,6 @@ bool record_job_read(int fd, JobRecord *a, char buf[static RECORD_MAX]) {
         /* The name is last: it points into the record itself. */
         const char *name = strstr(rec, " name=");
         a->name = name ? name + 6 : NULL;
-        return true;
 }
 
 int record_mark_read(int root_fd, uint64_t *ret) {

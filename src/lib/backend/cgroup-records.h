@@ -18,10 +18,15 @@ void record_pool_write(int fd, const struct cgov_pool_limits *lim);
 /* false when nothing is recorded (*lim untouched). */
 bool record_pool_read(int fd, struct cgov_pool_limits *lim);
 
+#define RECORD_MAX 256
 void record_job_write(int fd, const JobRecord *rec);
 /* Fills *rec (its name points into buf); false when nothing is recorded. */
-#define RECORD_MAX 256
 bool record_job_read(int fd, JobRecord *rec, char buf[static RECORD_MAX]);
+/* The record as text, for a backend that keeps it elsewhere too (the
+ * systemd backend, in the job's unit): its length; and back (the name
+ * points into rec). */
+int record_job_format(const JobRecord *rec, char buf[static RECORD_MAX]);
+void record_job_parse(const char *rec, JobRecord *ret);
 
 /* The job ids' mark (core/ids.c), kept on the root: 0, -ENODATA when there
  * is none, -EOPNOTSUPP without user xattrs. */

@@ -130,8 +130,8 @@ JobLaunch launch_of_copy(const cgov_job *j) {
         };
 }
 
-void job_record(cgov_job *j) {
-        const JobRecord rec = {
+static JobRecord job_record_of(const cgov_job *j) {
+        return (JobRecord) {
                 .memory = j->memory,
                 .pids_max = j->pids_max,
                 .timeout_ms = j->timeout_ms,
@@ -141,11 +141,16 @@ void job_record(cgov_job *j) {
                 .keeper = j->keeper,
                 .name = j->name,
         };
+}
+
+void job_record(cgov_job *j) {
+        const JobRecord rec = job_record_of(j);
         j->g->backend->job_record(j->g->b, &j->place, &rec);
 }
 
 int job_start(cgov_job *j, const JobLaunch *l) {
         cgov *g = j->g;
+        const JobRecord rec = job_record_of(j); /* no start or pid yet */
         JobStart s = {
                 .id = j->id,
                 .pool = &j->pool->place,
@@ -154,6 +159,7 @@ int job_start(cgov_job *j, const JobLaunch *l) {
                 .pids_max = j->pids_max,
                 .keeper = g->keeper && l->creds && !l->fn,
                 .launch = l,
+                .record = &rec,
         };
         JobProcess proc = { .pidfd = -EBADF, .report_fd = -EBADF, .report_write_fd = -EBADF };
         int r;
