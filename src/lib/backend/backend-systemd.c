@@ -736,6 +736,12 @@ static int job_message(Backend *b, const JobStart *s, const char *name, const ch
         /* What is left when the main process is gone dies at once. */
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "KillSignal", "i", SIGKILL);
+        /* A job needs none of a boot's ordering (sysinit.target,
+         * basic.target): binding each to them is the manager's work and a
+         * signal of theirs per job. At shutdown its slice, which keeps its
+         * defaults, stops it (a unit requires its slice). */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "DefaultDependencies", "b", false);
         if (r >= 0)
                 r = append_exec_start(m, l);
         if (r >= 0)
@@ -851,14 +857,18 @@ static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, P
         int r;
 
         bus_drain(b);
-        r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss", name,
-                                     "replace");
-        if (r >= 0)
-                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL,
-                                             NULL, "s", name);
-        if (r < 0)
-                return r;
-        (void) sd_bus_flush(b->bus);
+        /* Asked once: each try after that only looks. */
+        if (!job->removing) {
+                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL,
+                                             "ss", name, "replace");
+                if (r >= 0)
+                        r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit",
+                                                     NULL, NULL, "s", name);
+                if (r < 0)
+                        return r;
+                (void) sd_bus_flush(b->bus);
+                job->removing = true;
+        }
         if (faccessat(pool->fd, name, F_OK, 0) < 0 && errno == ENOENT) {
                 job->fd = safe_close(job->fd);
                 return 0;

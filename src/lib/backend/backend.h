@@ -30,6 +30,7 @@ typedef struct Backend Backend;        /* each backend's own state, for one root
 typedef struct Place {
         int fd;                        /* its cgroup directory; -EBADF once removed */
         char *cgroup;                  /* that directory's path */
+        bool removing;                 /* the backend's mark: its removal was asked for */
 } Place;
 
 typedef struct JobRecord JobRecord;
