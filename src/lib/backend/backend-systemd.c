@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -772,6 +773,28 @@ static int job_message(Backend *b, const JobStart *s, const char *name, const ch
         return 0;
 }
 
+/* What the manager's child would fail on, for a job that runs as its
+ * caller: a missing program or working directory is the caller's error,
+ * as with cgroupfs, not a unit that exits 203 or 200. (A job that runs as
+ * someone else is the manager's to check, as them.) */
+static int launch_check(const JobLaunch *l) {
+        struct stat st;
+
+        if (l->creds)
+                return 0;
+        if (l->program && access(l->program, X_OK) < 0)
+                return negative_errno();
+        if (l->cwd) {
+                if (stat(l->cwd, &st) < 0)
+                        return negative_errno();
+                if (!S_ISDIR(st.st_mode))
+                        return -ENOTDIR;
+                if (access(l->cwd, X_OK) < 0)
+                        return negative_errno();
+        }
+        return 0;
+}
+
 static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc) {
         BUS_LOCKED(b);
         _cleanup_free_ char *cgroup = NULL, *path = NULL;
@@ -782,10 +805,9 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
 
         if (s->launch->fn)
                 return -EOPNOTSUPP; /* cgov_call: a function of ours cannot run as a unit */
-        /* A program the caller looked up for itself: a missing one is the
-         * caller's error, as with cgroupfs, not a unit that fails (203). */
-        if (!s->launch->creds && s->launch->program && access(s->launch->program, X_OK) < 0)
-                return negative_errno();
+        r = launch_check(s->launch);
+        if (r < 0)
+                return r;
         r = job_unit_name(b, s->id, name, sizeof name);
         if (r < 0)
                 return r;
