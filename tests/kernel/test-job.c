@@ -38,8 +38,12 @@ Test(job, runs_inside_a_fresh_leaf_of_its_pool) {
         cr_assert_eq(r, 0);
         cr_assert_eq(res.outcome, CGOV_OUTCOME_EXITED);
         cr_assert_eq(res.exit_status, 0);
-        /* "0::/<root>/shared/a/probe@<id>" */
-        cr_assert_not_null(strstr(out, "/shared/a/probe@"), "job ran in %s", out);
+        /* cgroupfs: "0::/<root>/shared/a/probe@<id>"; systemd: the job's own
+         * unit in its pool's slice, "...-shared-a.slice/<prefix>-job-<id>.service" */
+        if (fx_backend_systemd())
+                cr_assert_not_null(strstr(out, "-shared-a.slice/") && strstr(out, "-job-"), "job ran in %s", out);
+        else
+                cr_assert_not_null(strstr(out, "/shared/a/probe@"), "job ran in %s", out);
         cr_assert_eq(fx_count_leaves(fx_root), 0, "the leaf is removed once the job ends");
 }
 
@@ -152,7 +156,11 @@ Test(job, out_of_memory_is_reported_as_oom_killed) {
                          &res);
         cr_assert_eq(r, 0);
         cr_assert_eq(res.outcome, CGOV_OUTCOME_OOM_KILLED, "outcome %d status %d", res.outcome, res.exit_status);
-        cr_assert_gt(res.memory_peak, 0);
+        /* The manager removes a unit's cgroup once it is empty, often
+         * before the governor has read it: on systemd the peak is known only
+         * when the governor came first (0 is "not known", as the API says). */
+        if (!fx_backend_systemd())
+                cr_assert_gt(res.memory_peak, 0);
         cr_assert_leq(res.memory_peak, 16 * MiB + 65536);
 
         struct cgov_pool_status st;
@@ -339,6 +347,8 @@ Test(job, bad_specs_are_refused_and_change_nothing) {
 }
 
 Test(job, fallback_without_clone_into_cgroup_still_starts_in_the_leaf) {
+        if (fx_backend_systemd())
+                cr_skip_test("the manager, not the governor, starts a unit's process");
         cgov_testing_disable_clone_into_cgroup(fx_gov);
         cgov_pool *p = fx_pool("p", 0, 0);
         struct cgov_result res;

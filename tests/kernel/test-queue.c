@@ -470,7 +470,11 @@ Test(queue, close_discards_queued_jobs) {
         usleep(800000); /* the holder has ended: a waiter that still lived would start now */
         cr_assert_eq(cgov_job_pid(w), 0, "the discarded waiter never started");
         cr_assert_null(cgov_job_cgroup(w));
-        cr_assert_eq(fx_count_leaves(fx_root), 1, "only the holder's (now empty) leaf remains");
+        /* cgroupfs keeps the holder's (now empty) leaf for the next open to
+         * clean; the manager removes an exited unit's empty cgroup itself. */
+        unsigned want = fx_backend_systemd() ? 0 : 1;
+        cr_assert_eq(fx_count_leaves(fx_root), want, "%u leaves, not %u: only the holder's may remain",
+                     fx_count_leaves(fx_root), want);
         cgov_job_free(w);
         cgov_job_free(holder);
 }
