@@ -187,32 +187,35 @@ static int keeper_start_error(cgov_job *j, int report, int code, int status) {
         return -ECHILD;                     /* it was killed */
 }
 
-/* How the main process ended, as its keeper or its manager recorded it. */
-static void job_recorded_exit(cgov_job *j, int *ret_code, int *ret_status) {
-        JobExit e;
-
-        j->adopted = j->g->backend->job_recorded_exit(j->g->b, &j->place, &e) < 0;
+/* How the main process ended, as its keeper or its manager recorded it
+ * (read by the caller without the lock: from the manager it is a round
+ * trip that no admission need wait for). Lock held. */
+static void job_recorded_exit(cgov_job *j, int recorded, const JobExit *e, int *ret_code, int *ret_status) {
+        j->adopted = recorded < 0;
         if (j->adopted) {
                 *ret_code = *ret_status = 0;
                 return;
         }
-        if (e.stopped && j->kill == JOB_KILL_NONE) {
+        if (e->stopped && j->kill == JOB_KILL_NONE) {
                 /* Stopped by its manager (systemctl stop): killed. */
                 j->kill = JOB_KILL_REQUESTED;
                 j->adopted = true;
         }
-        j->oom_recorded = e.oom;
-        if (e.cpu_usec > 0)
-                j->result.cpu_usec = e.cpu_usec;
-        *ret_code = e.code;
-        *ret_status = e.status;
+        j->oom_recorded = e->oom;
+        if (e->cpu_usec > 0)
+                j->result.cpu_usec = e->cpu_usec;
+        *ret_code = e->code;
+        *ret_status = e->status;
 }
 
 /* The main process is gone (or, for a re-adopted job, was gone already).
  * With a keeper, "main" is the keeper, which records how the job's own
  * main process ended before it goes. */
 static void job_main_ended(cgov_job *j) {
-        int code = 0, status = 0, report = 0;
+        int code = 0, status = 0, report = 0, recorded = -ENODATA;
+        bool records = j->keeper || j->g->info.records_exits;
+        uint64_t oom_kills;
+        JobExit e = {};
         pid_t jpid = 0;
 
         /* A job re-adopted from another process is not our child: waitid()
@@ -231,6 +234,12 @@ static void job_main_ended(cgov_job *j) {
         if (j->keeper && j->report_fd >= 0)
                 report = keeper_read_report(j->report_fd, &jpid);
         job_keeper_launched(j);
+        /* A manager removes the place once it is empty, maybe before
+         * job_leaf_done(): its figures are read first. */
+        if (j->g->info.records_exits)
+                job_read_stats(j, &oom_kills);
+        if (records)
+                recorded = j->g->backend->job_recorded_exit(j->g->b, &j->place, &e);
 
         pthread_mutex_lock(&j->g->lock);
         if (j->state == JOB_STARTING && j->keeper) {
@@ -247,8 +256,8 @@ static void job_main_ended(cgov_job *j) {
                                 j->g->job_hook(j, j->g->job_hook_userdata);
                 }
         }
-        if ((j->keeper || j->g->info.records_exits) && j->counted_running)
-                job_recorded_exit(j, &code, &status);
+        if (records && j->counted_running)
+                job_recorded_exit(j, recorded, &e, &code, &status);
         j->state = JOB_ENDING;
         j->wait_code = code;
         j->wait_status = status;
