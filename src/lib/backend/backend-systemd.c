@@ -153,6 +153,19 @@ static int job_unit_name(const Backend *b, uint64_t id, char *buf, size_t size) 
         return n > 0 && (size_t) n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* The reverse: 1 and the id for a job unit's name, 0 for another name,
+ * -EINVAL for one with the job prefix but no id after it. */
+static int job_unit_id(const Backend *b, const char *name, uint64_t *ret) {
+        size_t n = strlen(b->prefix);
+        char *end;
+
+        if (strncmp(name, b->prefix, n) != 0 || strncmp(name + n, "-job-", strlen("-job-")) != 0)
+                return 0;
+        errno = 0;
+        *ret = strtoull(name + n + strlen("-job-"), &end, 10);
+        return errno == 0 && strcmp(end, ".service") == 0 ? 1 : -EINVAL;
+}
+
 /* A place's unit: its directory is named after it. */
 static const char *unit_of(const Place *p) {
         const char *slash = strrchr(p->cgroup, '/');
@@ -968,14 +981,13 @@ static int ended_units(Backend *b, EndedUnit **ret, size_t *ret_n) {
         BUS_LOCKED(b);
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        char prefix[UNIT_NAME_MAX + 1], pattern[sizeof prefix + sizeof "*.service"];
+        char pattern[UNIT_NAME_MAX + 1];
         const char *name, *sub;
         EndedUnit *units = NULL;
         size_t n = 0;
         int r;
 
-        snprintf(prefix, sizeof prefix, "%s-job-", b->prefix);
-        snprintf(pattern, sizeof pattern, "%s*.service", prefix);
+        snprintf(pattern, sizeof pattern, "%s-job-*.service", b->prefix);
         r = manager_call(b, "ListUnitsByPatterns", &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "as", 0);
@@ -988,13 +1000,9 @@ static int ended_units(Backend *b, EndedUnit **ret, size_t *ret_n) {
         while (r >= 0 &&
                (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, &sub, NULL, NULL, NULL,
                                         NULL, NULL)) > 0) {
-                char *end;
+                uint64_t id;
                 /* Running ones have their cgroup: the walk finds them. */
-                if (strcmp(sub, "running") == 0)
-                        continue;
-                errno = 0;
-                uint64_t id = strtoull(name + strlen(prefix), &end, 10);
-                if (errno != 0 || strcmp(end, ".service") != 0)
+                if (strcmp(sub, "running") == 0 || job_unit_id(b, name, &id) <= 0)
                         continue;
                 EndedUnit *u = reallocarray(units, n + 1, sizeof *units);
                 if (!u) {
@@ -1026,11 +1034,11 @@ static bool unit_record(Backend *b, const char *name, JobRecord *ret, char buf[s
             sd_bus_get_property(b->bus, SD_DEST, path, SD_SERVICE, "LogExtraFields", &e, &reply, "aay") < 0 ||
             sd_bus_message_enter_container(reply, 'a', "ay") < 0)
                 return false;
+        const size_t key = strlen(RECORD_FIELD);
         while (!found && sd_bus_message_read_array(reply, 'y', &field, &size) > 0)
-                if (size > strlen(RECORD_FIELD) && size - strlen(RECORD_FIELD) < RECORD_MAX &&
-                    memcmp(field, RECORD_FIELD, strlen(RECORD_FIELD)) == 0) {
-                        memcpy(buf, (const char *) field + strlen(RECORD_FIELD), size - strlen(RECORD_FIELD));
-                        buf[size - strlen(RECORD_FIELD)] = '\0';
+                if (size > key && size - key < RECORD_MAX && memcmp(field, RECORD_FIELD, key) == 0) {
+                        memcpy(buf, (const char *) field + key, size - key);
+                        buf[size - key] = '\0';
                         found = true;
                 }
         if (found)
@@ -1093,25 +1101,20 @@ static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Pl
 static int adopt_dir(Backend *b, const AdoptWalk *w, void *parent, const Place *pp, const char *prefix) {
         const AdoptSink *sink = w->sink;
         _cleanup_(closedirp) DIR *d = NULL;
-        char job_prefix[UNIT_NAME_MAX + 1];
         struct dirent *de;
         int r;
 
-        snprintf(job_prefix, sizeof job_prefix, "%s-job-", b->prefix);
         r = place_opendir(pp ? pp->fd : b->root_fd, &d);
         if (r < 0)
                 return r;
         while ((de = readdir(d))) {
                 char path[POOL_MAX_DEPTH * (NAME_MAX_LEN + 1) + 1];
                 uint64_t id;
-                char *end;
 
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
                         continue;
-                if (parent && strncmp(de->d_name, job_prefix, strlen(job_prefix)) == 0) {
-                        errno = 0;
-                        id = strtoull(de->d_name + strlen(job_prefix), &end, 10);
-                        if (errno != 0 || strcmp(end, ".service") != 0)
+                if (parent && (r = job_unit_id(b, de->d_name, &id)) != 0) {
+                        if (r < 0)
                                 continue;
                         sink->id_seen(sink->userdata, id);
                         r = adopt_job_dir(b, sink, parent, pp, de->d_name, id);
