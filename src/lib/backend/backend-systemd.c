@@ -184,7 +184,7 @@ static int bus_error(int r, const sd_bus_error *e) {
                 return -EEXIST;
         if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
                 return -ENOENT;
-        return sd_bus_error_get_errno(e) ?: r;
+        return -sd_bus_error_get_errno(e) ?: r; /* it gives errno's sign */
 }
 
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
