@@ -155,6 +155,14 @@ static int start_error_status(int r, const JobReport *job, char *msg, size_t siz
                          job->command ?: "the job");
                 return EXIT_CANNOT_EXECUTE;
         }
+        if (r == -EIO) {
+                /* The systemd backend's: the manager's start job failed. */
+                snprintf(msg, size,
+                         "cannot run %s: the system manager could not start it (does a mount under its working "
+                         "directory fail?)",
+                         job->command ?: "the job");
+                return EXIT_CANNOT_EXECUTE;
+        }
         snprintf(msg, size, "cannot run %s: %s", job->command ?: "the job", strerror(-r));
         /* A shell's distinction: 127 when there is no such program, 126 when
          * there is one that cannot be run. */

@@ -201,7 +201,7 @@ static int bad_value(const char *prog, const char *option, const char *value, co
  * its exec), as opposed to failures of the request itself. */
 static bool is_start_error(int r) {
         return r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ENOEXEC || r == -EISDIR || r == -ELOOP ||
-               r == -ENAMETOOLONG || r == -E2BIG || r == -ETXTBSY || r == -ETIMEDOUT;
+               r == -ENAMETOOLONG || r == -E2BIG || r == -ETXTBSY || r == -ETIMEDOUT || r == -EIO;
 }
 
 int run_main(int argc, char *argv[]) {

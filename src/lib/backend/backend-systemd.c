@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,6 +21,7 @@
 #include "cgroup-place.h"
 #include "cgroup-records.h"
 #include "cgroup-root.h"
+#include "list.h"
 #include "macro.h"
 #include "strv.h"
 #include "time-util.h"
@@ -50,12 +53,39 @@
 #define SD_JOB_TIMEOUT_USEC (30 * UINT64_C(1000000))
 #define UNIT_NAME_MAX 255
 
+/* A job unit being started in the background (JobStart.started): the
+ * manager's job for it may wait on what the job's user named (its working
+ * directory's mount, say), and no thread of ours waits with it. */
+typedef struct Start Start;
+struct Start {
+        LIST_FIELDS(Start, starts);
+        Backend *b;
+        sd_bus_slot *slot;             /* the start call, until its reply */
+        char *job;                     /* the manager's job, named by that reply */
+        char *unit;                    /* the unit's object path */
+        char *cgroup;                  /* the job's place */
+        uint32_t main_pid;             /* as its change signal said */
+        int r;                         /* 1 while under way; then 0 or -errno */
+        int fd;                        /* what the report says: its place, */
+        JobProcess proc;               /* and its main process */
+        JobStartedFn started;
+        void *userdata;
+};
+
 struct Backend {
         /* An sd_bus is not thread-safe, and the embedded governor calls
          * from the caller's threads and its supervisor's: BUS_LOCKED. */
         pthread_mutex_t bus_lock;
         sd_bus *bus;
         sd_bus_slot *job_removed, *props_changed;
+        /* Starts under way, and those over whose report is still to be
+         * made (on the supervisor's thread, by watch()). */
+        Start *starts, *starts_done;
+        unsigned n_done;
+        /* What the supervisor watches (BackendInfo.watch_fd): an epoll of
+         * the bus and of wake_fd, which a thread that took in a start's end
+         * while holding the bus writes to when it lets go. */
+        int watch_fd, wake_fd;
         const char *waiting_for;       /* the job path bus_wait_job() waits for */
         char *waiting_result;          /* its result, once it came */
         const char *watching;          /* the unit path whose MainPID is wanted */
@@ -73,7 +103,14 @@ static Backend *bus_lock(Backend *b) {
 }
 
 static void bus_unlockp(Backend **b) {
+        /* Starts whose end we took in, or whose end a call of ours may have
+         * read and queued without taking it in: the supervisor's watch()
+         * reports them (it may have found the bus ours, and its edge is
+         * gone). */
+        bool wake = (*b)->n_done > 0 || (*b)->starts;
         pthread_mutex_unlock(&(*b)->bus_lock);
+        if (wake)
+                (void) !write((*b)->wake_fd, &(uint64_t) { 1 }, sizeof(uint64_t));
 }
 
 /* The bus is this op's until it returns. */
@@ -187,6 +224,27 @@ static int bus_error(int r, const sd_bus_error *e) {
         return -sd_bus_error_get_errno(e) ?: r; /* it gives errno's sign */
 }
 
+/* A job's result, as the manager names it: "failed" or "dependency" (a
+ * mount under the working directory that failed, say) is -EIO. */
+static int job_result(const char *result) {
+        if (strcmp(result, "done") == 0)
+                return 0;
+        if (strcmp(result, "canceled") == 0)
+                return -ECANCELED;
+        if (strcmp(result, "timeout") == 0)
+                return -ETIMEDOUT;
+        return -EIO;
+}
+
+/* A background start is over: its report waits for watch(). */
+static void start_done(Backend *b, Start *st, int r) {
+        st->r = r;
+        st->slot = sd_bus_slot_unref(st->slot);
+        LIST_REMOVE(starts, b->starts, st);
+        LIST_PREPEND(starts, b->starts_done, st);
+        b->n_done++;
+}
+
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Backend *b = userdata;
         const char *path, *result;
@@ -194,8 +252,15 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 
         if (sd_bus_message_read(m, "uoss", &id, &path, NULL, &result) < 0)
                 return 0;
-        if (b->waiting_for && !b->waiting_result && strcmp(path, b->waiting_for) == 0)
+        if (b->waiting_for && !b->waiting_result && strcmp(path, b->waiting_for) == 0) {
                 b->waiting_result = strdup(result);
+                return 0;
+        }
+        LIST_FOREACH(starts, st, b->starts)
+                if (st->job && strcmp(path, st->job) == 0) {
+                        start_done(b, st, job_result(result));
+                        break;
+                }
         return 0;
 }
 
@@ -206,8 +271,19 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Backend *b = userdata;
         const char *path = sd_bus_message_get_path(m), *iface, *name;
+        uint32_t *main_pid = NULL;
 
-        if (!b->watching || !path || strcmp(path, b->watching) != 0)
+        if (!path)
+                return 0;
+        if (b->watching && strcmp(path, b->watching) == 0)
+                main_pid = &b->main_pid;
+        else
+                LIST_FOREACH(starts, st, b->starts)
+                        if (strcmp(path, st->unit) == 0) {
+                                main_pid = &st->main_pid;
+                                break;
+                        }
+        if (!main_pid)
                 return 0;
         if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, SD_SERVICE) != 0 ||
             sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
@@ -216,13 +292,36 @@ static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 if (sd_bus_message_read(m, "s", &name) < 0)
                         return 0;
                 if (strcmp(name, "MainPID") == 0) {
-                        (void) sd_bus_message_read(m, "v", "u", &b->main_pid);
+                        (void) sd_bus_message_read(m, "v", "u", main_pid);
                         return 0;
                 }
                 if (sd_bus_message_skip(m, "v") < 0 || sd_bus_message_exit_container(m) < 0)
                         return 0;
         }
         return 0;
+}
+
+/* Takes in what comes on the bus until done(userdata) or the deadline
+ * (then -ETIMEDOUT); each message's callbacks are what make it done. */
+static int bus_run_until(Backend *b, bool (*done)(const void *userdata), const void *userdata, uint64_t deadline) {
+        while (!done(userdata)) {
+                int r = sd_bus_process(b->bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                uint64_t now = now_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(b->bus, deadline - now);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool job_result_came(const void *userdata) {
+        return ((const Backend *) userdata)->waiting_result;
 }
 
 /* Calls a Manager method whose reply is a job, and waits for that job:
@@ -244,22 +343,7 @@ static int bus_call_job(Backend *b, sd_bus_message *m) {
         b->waiting_for = job;
         free(b->waiting_result);
         b->waiting_result = NULL;
-        uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
-        while (!b->waiting_result) {
-                r = sd_bus_process(b->bus, NULL);
-                if (r < 0)
-                        break;
-                if (r > 0)
-                        continue;
-                uint64_t now = now_usec();
-                if (now >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-                r = sd_bus_wait(b->bus, deadline - now);
-                if (r < 0)
-                        break;
-        }
+        r = bus_run_until(b, job_result_came, b, now_usec() + SD_JOB_TIMEOUT_USEC);
         b->waiting_for = NULL;
         sd_bus_message_unref(reply);
         if (!b->waiting_result)
@@ -322,6 +406,10 @@ static int on_prop(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         return 0;
 }
 
+static bool prop_came(const void *userdata) {
+        return ((const PropGet *) userdata)->r <= 0;
+}
+
 static int unit_get_many(Backend *b, const char *name, PropGet *gets, size_t n) {
         _cleanup_free_ char *path = NULL;
         sd_bus_slot *slots[8] = {};
@@ -337,20 +425,8 @@ static int unit_get_many(Backend *b, const char *name, PropGet *gets, size_t n) 
                                              on_prop, &gets[i], "ss", gets[i].iface, gets[i].property);
         }
         uint64_t deadline = now_usec() + SD_JOB_TIMEOUT_USEC;
-        for (size_t i = 0; r >= 0 && i < n;) {
-                if (gets[i].r <= 0) {
-                        i++;
-                        continue;
-                }
-                r = sd_bus_process(b->bus, NULL);
-                if (r > 0)
-                        continue;
-                uint64_t now = now_usec();
-                if (r >= 0 && now >= deadline)
-                        r = -ETIMEDOUT;
-                if (r >= 0)
-                        r = sd_bus_wait(b->bus, deadline - now);
-        }
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = bus_run_until(b, prop_came, &gets[i], deadline);
         for (size_t i = 0; i < n; i++)
                 sd_bus_slot_unref(slots[i]);
         return r < 0 ? r : 0;
@@ -395,9 +471,28 @@ static int bus_open_manager(sd_bus **ret) {
         return sd_bus_open_system(ret);
 }
 
+static void start_free(Start *st) {
+        sd_bus_slot_unref(st->slot);
+        safe_close(st->fd);
+        free(st->job);
+        free(st->unit);
+        free(st->cgroup);
+        free(st);
+}
+
+/* The governor closes: what it was told of no longer matters. */
+static void starts_free(Start *list) {
+        LIST_FOREACH_SAFE(starts, st, next, list)
+                start_free(st);
+}
+
 static void systemd_close(Backend *b) {
         if (!b)
                 return;
+        starts_free(b->starts);
+        starts_free(b->starts_done);
+        safe_close(b->watch_fd);
+        safe_close(b->wake_fd);
         sd_bus_slot_unref(b->job_removed);
         sd_bus_slot_unref(b->props_changed);
         sd_bus_flush_close_unref(b->bus);
@@ -422,6 +517,21 @@ static bool slice_name_is_valid(const char *s) {
         return s[0] != '-' && s[0] != '.';
 }
 
+/* Edge-triggered, as the supervisor watches it: watch() takes in all
+ * that came each time. The manager's socket is one fd for every start, as
+ * the wake-up is: nothing per job. */
+static int watch_open(Backend *b) {
+        struct epoll_event bus_ev = { .events = EPOLLIN | EPOLLET }, wake_ev = { .events = EPOLLIN | EPOLLET };
+
+        b->watch_fd = epoll_create1(EPOLL_CLOEXEC);
+        b->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (b->watch_fd < 0 || b->wake_fd < 0 ||
+            epoll_ctl(b->watch_fd, EPOLL_CTL_ADD, sd_bus_get_fd(b->bus), &bus_ev) < 0 ||
+            epoll_ctl(b->watch_fd, EPOLL_CTL_ADD, b->wake_fd, &wake_ev) < 0)
+                return negative_errno();
+        return 0;
+}
+
 static int systemd_open(const char *root, unsigned flags, Backend **ret, BackendInfo *ret_info) {
         _cleanup_free_ char *cgroup = NULL, *mount = NULL;
         Backend *b;
@@ -434,7 +544,7 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
         b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
-        b->root_fd = -EBADF;
+        b->root_fd = b->watch_fd = b->wake_fd = -EBADF;
         pthread_mutex_init(&b->bus_lock, NULL);
         b->slice = strdup(root);
         b->prefix = strndup(root, strlen(root) - 6);
@@ -482,6 +592,9 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
         r = place_caps(b->root_fd, &b->caps);
         if (r < 0)
                 goto fail;
+        r = watch_open(b);
+        if (r < 0)
+                goto fail;
         if ((!b->caps.have_memory || !b->caps.have_pids) && !(flags & CGOV_OPEN_ACCOUNTING_ONLY)) {
                 r = -EOPNOTSUPP;
                 goto fail;
@@ -491,7 +604,7 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
                 .enforces_memory = b->caps.have_memory,
                 .enforces_pids = b->caps.have_pids,
                 .records_exits = true,
-                .watch_fd = sd_bus_get_fd(b->bus),
+                .watch_fd = b->watch_fd,
         };
         *ret = b;
         return 0;
@@ -808,6 +921,72 @@ static int launch_check(const JobLaunch *l) {
         return 0;
 }
 
+/* The reply to a background start names the manager's job for it, whose
+ * end (JobRemoved) ends the start; or it says why there is none. */
+static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        Start *st = userdata;
+        const char *job;
+        int r;
+
+        st->slot = sd_bus_slot_unref(st->slot);
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                start_done(st->b, st, bus_error(-EIO, sd_bus_message_get_error(m)));
+                return 0;
+        }
+        r = sd_bus_message_read(m, "o", &job);
+        if (r >= 0 && !(st->job = strdup(job)))
+                r = -ENOMEM;
+        if (r < 0)
+                start_done(st->b, st, r);
+        return 0;
+}
+
+static int start_in_background(Backend *b, const JobStart *s, sd_bus_message *m, char **unit, const char *cgroup) {
+        Start *st = calloc(1, sizeof *st);
+        int r;
+
+        if (!st)
+                return -ENOMEM;
+        *st = (Start) { .b = b, .r = 1, .fd = -EBADF, .started = s->started, .userdata = s->userdata };
+        st->cgroup = strdup(cgroup);
+        if (!st->cgroup) {
+                start_free(st);
+                return -ENOMEM;
+        }
+        r = sd_bus_call_async(b->bus, &st->slot, m, on_start_reply, st, SD_JOB_TIMEOUT_USEC);
+        if (r < 0) {
+                start_free(st);
+                return r;
+        }
+        st->unit = TAKE_PTR(*unit);
+        LIST_PREPEND(starts, b->starts, st);
+        (void) sd_bus_flush(b->bus);
+        return 0;
+}
+
+/* What the report of a start that is over says: its place and its main
+ * process, for one that started. Bus held. */
+static void start_finish(Backend *b, Start *st) {
+        const char *name = strrchr(st->cgroup, '/') + 1;
+        uint32_t main_pid = st->main_pid;
+
+        st->proc = (JobProcess) { .pidfd = -EBADF, .report_fd = -EBADF, .report_write_fd = -EBADF };
+        if (st->r < 0)
+                return;
+        /* Over already, like a quick job of a start that waited. */
+        st->fd = open(st->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (st->fd < 0) {
+                st->r = errno == ENOENT ? 0 : negative_errno();
+                return;
+        }
+        if (main_pid == 0)
+                (void) unit_get(b, name, SD_SERVICE, "MainPID", "u", &main_pid);
+        if (main_pid > 0) {
+                st->proc.pid = (pid_t) main_pid;
+                st->proc.pidfd = place_pidfd(st->fd, st->proc.pid);
+        }
+}
+
 static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc) {
         BUS_LOCKED(b);
         _cleanup_free_ char *cgroup = NULL, *path = NULL;
@@ -834,9 +1013,17 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
                 sd_bus_message_unref(m);
                 return r;
         }
+        ret_proc->start_usec = now_usec();
+        if (s->started) {
+                r = start_in_background(b, s, m, &path, cgroup);
+                sd_bus_message_unref(m);
+                if (r < 0)
+                        return r;
+                *ret_place = (Place) { .fd = -EBADF, .cgroup = TAKE_PTR(cgroup) };
+                return 1;
+        }
         b->watching = path;
         b->main_pid = 0;
-        ret_proc->start_usec = now_usec();
         r = bus_call_job(b, m);
         b->watching = NULL;
         sd_bus_message_unref(m);
@@ -869,7 +1056,28 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
         return 0;
 }
 
+/* A unit stopped without waiting: once asked, its removal only looks
+ * (job_remove). */
+static int unit_stop_async(Backend *b, const char *name, bool reset) {
+        int r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss",
+                                         name, "replace");
+        if (r >= 0 && reset)
+                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", NULL,
+                                             NULL, "s", name);
+        if (r >= 0)
+                (void) sd_bus_flush(b->bus);
+        return r;
+}
+
+/* A job whose start is under way has no place to kill in yet: its stop
+ * replaces the start, whose report then says it was canceled. (One over
+ * before its place was opened has none any more: stopping it is what its
+ * removal would do.) */
 static int systemd_job_kill(Backend *b, const Place *job) {
+        if (job->fd < 0 && job->cgroup && !job->removing) {
+                BUS_LOCKED(b);
+                return unit_stop_async(b, unit_of(job), false);
+        }
         return place_kill(&b->caps, job->fd);
 }
 
@@ -894,14 +1102,9 @@ static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, P
         bus_drain(b);
         /* Asked once: each try after that only looks. */
         if (!job->removing) {
-                r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL,
-                                             "ss", name, "replace");
-                if (r >= 0)
-                        r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit",
-                                                     NULL, NULL, "s", name);
+                r = unit_stop_async(b, name, true);
                 if (r < 0)
                         return r;
-                (void) sd_bus_flush(b->bus);
                 job->removing = true;
         }
         if (faccessat(pool->fd, name, F_OK, 0) < 0 && errno == ENOENT) {
@@ -1046,6 +1249,23 @@ static bool unit_record(Backend *b, const char *name, JobRecord *ret, char buf[s
         return found;
 }
 
+/* An adopted job's record as its unit keeps it, with what the manager
+ * knows of its start: for one that ended while no governor ran, and for
+ * one whose governor went while its start was under way (before it was
+ * recorded in its place). */
+static void adopt_unit_record(Backend *b, const char *name, AdoptedJob *a, char buf[static RECORD_MAX]) {
+        uint64_t start = 0;
+        uint32_t pid = 0;
+
+        pthread_mutex_lock(&b->bus_lock);
+        a->recorded = unit_record(b, name, &a->record, buf);
+        if (unit_get(b, name, SD_SERVICE, "ExecMainStartTimestampMonotonic", "t", &start) >= 0 && start > 0)
+                a->record.start_usec = start;
+        if (unit_get(b, name, SD_SERVICE, "MainPID", "u", &pid) >= 0 && pid > 0)
+                a->record.pid = (pid_t) pid;
+        pthread_mutex_unlock(&b->bus_lock);
+}
+
 typedef struct AdoptWalk {
         const AdoptSink *sink;
         EndedUnit *ended;
@@ -1061,17 +1281,11 @@ static int adopt_ended(Backend *b, const AdoptWalk *w, void *pool, const Place *
         for (size_t i = 0; i < w->n_ended; i++) {
                 EndedUnit *u = &w->ended[i];
                 char rec[RECORD_MAX];
-                uint64_t start = 0;
 
                 if (!u->slice || strcmp(u->slice, slice) != 0 || faccessat(pp->fd, u->name, F_OK, 0) == 0)
                         continue;
                 AdoptedJob a = { .id = u->id, .leaf = u->name, .pidfd = -EBADF, .place.fd = -EBADF };
-                pthread_mutex_lock(&b->bus_lock);
-                a.recorded = unit_record(b, u->name, &a.record, rec);
-                if (unit_get(b, u->name, SD_SERVICE, "ExecMainStartTimestampMonotonic", "t", &start) >= 0 &&
-                    start > 0)
-                        a.record.start_usec = start;
-                pthread_mutex_unlock(&b->bus_lock);
+                adopt_unit_record(b, u->name, &a, rec);
                 if (asprintf(&a.place.cgroup, "%s/%s", pp->cgroup, u->name) < 0)
                         return -ENOMEM;
                 r = w->sink->job(w->sink->userdata, pool, &a);
@@ -1093,6 +1307,8 @@ static int adopt_job_dir(Backend *b, const AdoptSink *sink, void *pool, const Pl
         if (fd < 0)
                 return negative_errno();
         a.recorded = record_job_read(fd, &a.record, rec);
+        if (!a.recorded)
+                adopt_unit_record(b, dir, &a, rec);
         a.pidfd = place_pidfd(fd, a.record.pid);
         a.place = (Place) { .fd = fd, .cgroup = TAKE_PTR(cgroup) };
         return sink->job(sink->userdata, pool, &a);
@@ -1166,10 +1382,34 @@ static int systemd_adopt(Backend *b, const AdoptSink *sink) {
  * op that holds the bus takes them in itself: the loop never waits for
  * it. */
 static void systemd_watch(Backend *b) {
+        struct epoll_event ev[2];
+        Start *done = NULL;
+        uint64_t n;
+
+        /* The edges are taken; what they announced is read below. */
+        (void) epoll_wait(b->watch_fd, ev, ELEMENTSOF(ev), 0);
+        (void) !read(b->wake_fd, &n, sizeof n);
+        /* Its holder takes in what came, and wakes us for the starts it
+         * saw end. */
         if (pthread_mutex_trylock(&b->bus_lock) != 0)
                 return;
         bus_drain(b);
+        while (b->starts_done) {
+                Start *list = b->starts_done;
+                b->starts_done = NULL;
+                b->n_done = 0;
+                LIST_FOREACH_SAFE(starts, st, next, list) {
+                        start_finish(b, st); /* may take in more ends */
+                        LIST_REMOVE(starts, list, st);
+                        LIST_PREPEND(starts, done, st);
+                }
+        }
         pthread_mutex_unlock(&b->bus_lock);
+        /* Reported without the bus: the governor takes its own lock. */
+        LIST_FOREACH_SAFE(starts, st, next, done) {
+                st->started(st->userdata, st->r, TAKE_FD(st->fd), &st->proc);
+                start_free(st);
+        }
 }
 
 /* ---- the job ids' mark ------------------------------------------------------------ */

@@ -50,6 +50,15 @@ typedef struct JobLaunch {
         const SpawnCreds *creds;       /* NULL: as the caller */
 } JobLaunch;
 
+typedef struct JobProcess JobProcess;
+
+/* How a start made in the background went (JobStart.started): r is 0 or
+ * -errno; with 0, the fd of the job's place (-EBADF when the job was over
+ * before it could be opened) and its process (pidfd -EBADF likewise). It
+ * takes both. Called once, on the supervisor's thread, from watch(), with
+ * none of the backend's locks held. */
+typedef void (*JobStartedFn)(void *userdata, int r, int place_fd, const JobProcess *proc);
+
 /* A job to start: where, with which reservation, and how. */
 typedef struct JobStart {
         uint64_t id;
@@ -61,18 +70,23 @@ typedef struct JobStart {
         bool keeper;                   /* start it through a keeper (keeper.h) */
         const JobLaunch *launch;
         const JobRecord *record;       /* what is known of it before it starts */
+        /* Set: the start may go on in the background, past job_start's
+         * return, so that nothing of the launch (a path of its user's that
+         * hangs) can hold the caller's thread. */
+        JobStartedFn started;
+        void *userdata;
 } JobStart;
 
 /* The process a backend started: its main process, or its keeper (which
  * reports the main pid later through report_fd). */
-typedef struct JobProcess {
+struct JobProcess {
         pid_t pid;                     /* the main process; 0 until a keeper reports */
         int pidfd;                     /* the main process's, or the keeper's */
         uint64_t start_usec;           /* CLOCK_MONOTONIC, just before it was started */
         pid_t keeper_pid;
         int report_fd, report_write_fd; /* the keeper's report pipe */
         void *keeper_region;           /* the keeper's stack (raw-task.h) */
-} JobProcess;
+};
 
 /* What a later governor needs of a job, beyond its place. */
 struct JobRecord {
@@ -153,7 +167,10 @@ typedef struct BackendOps {
         /* Makes the job's place with its reservation as limits and starts
          * its process inside: 0 (with a keeper: it is being started), or
          * -EEXIST when the leaf's name is taken (the caller tries another
-         * id), or another -errno with nothing of it left. */
+         * id), or another -errno with nothing of it left. With s->started,
+         * 1: it is being started in the background (ret_place has its
+         * cgroup but no fd yet, ret_proc its start time); s->started says
+         * how it went, and job_kill meanwhile asks the start to stop. */
         int (*job_start)(Backend *b, const JobStart *s, Place *ret_place, JobProcess *ret_proc);
         /* Kills everything in the job's place; any thread. */
         int (*job_kill)(Backend *b, const Place *job);

@@ -93,6 +93,16 @@ struct cgov_job {
         bool start_timed_out;          /* the keeper did not report within start_timeout_ms */
         bool oom_recorded;             /* its manager saw an OOM kill end it (JobExit.oom) */
         int report_fd, report_write_fd; /* the keeper's report pipe, until it reported */
+        /* A start the backend makes in the background (JobStart.started):
+         * pending until the supervisor has acted on its report, which may
+         * come before the job is handed to it (job_watch). Both on the
+         * supervisor's thread. */
+        bool start_pending, start_watched;
+        struct {
+                bool came;
+                int r, fd, pidfd;
+                pid_t pid;
+        } start_report;
         pid_t keeper_pid;
         void *keeper_region;           /* its stack, ours again once it is gone (raw-task.h) */
         bool watched_here;             /* its starter waits for it (job_wait_here), not the supervisor */
@@ -237,9 +247,9 @@ void job_copy_free(cgov *g, JobCopy *c);
 void job_list_add(cgov_job *j);
 
 /* Makes the job's place and starts the process (the backend's job_start):
- * 0 when it runs, 1 when its keeper starts it (the supervisor learns how it
- * went: job_watch()); on failure nothing of it remains (the reservation is
- * the caller's to return). */
+ * 0 when it runs, 1 when its keeper or the backend goes on starting it
+ * (the supervisor learns how it went: job_watch()); on failure nothing of
+ * it remains (the reservation is the caller's to return). */
 int job_start(cgov_job *j, const JobLaunch *l);
 /* Registers a started job: counters, lists; lock held. */
 void job_started(cgov_job *j);
@@ -252,6 +262,8 @@ int job_watch(cgov_job *j);                     /* supervising a RUNNING job */
  * ends it; leftovers go to the supervisor. 0, or -ESHUTDOWN when the governor
  * was closed meanwhile. */
 int job_wait_here(cgov_job *j);
+/* JobStart.started: the backend's report of a start in the background. */
+void job_start_report(void *userdata, int r, int place_fd, const JobProcess *proc);
 /* Any thread: puts a started job's pidfd in the exits epoll; 0 or -errno. */
 int job_watch_exit(cgov_job *j);
 /* The supervisor: the exits epoll is readable. */

@@ -161,6 +161,14 @@ int job_start(cgov_job *j, const JobLaunch *l) {
                 .launch = l,
                 .record = &rec,
         };
+        /* A job that runs as someone else may go on starting after we
+         * return: its launch is theirs (a working directory whose mount
+         * never answers), and must not hold the thread that serves
+         * everyone (cgovd's loop). */
+        if (l->creds && !s.keeper) {
+                s.started = job_start_report;
+                s.userdata = j;
+        }
         JobProcess proc = { .pidfd = -EBADF, .report_fd = -EBADF, .report_write_fd = -EBADF };
         int r;
 
@@ -180,6 +188,15 @@ int job_start(cgov_job *j, const JobLaunch *l) {
         }
         if (r < 0)
                 return r;
+        if (r == 1) {
+                /* Its report may come before the job is handed over: that
+                 * waits for job_watch(). A kill meanwhile stops the start. */
+                pthread_mutex_lock(&g->lock);
+                j->start_pending = true;
+                j->start_usec = proc.start_usec;
+                pthread_mutex_unlock(&g->lock);
+                return 1;
+        }
         j->keeper = s.keeper;
         j->pid = proc.pid;
         j->pidfd = proc.pidfd;

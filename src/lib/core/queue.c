@@ -228,8 +228,9 @@ void queue_dispatch(cgov *g) {
                                 again = true; /* its room is free again */
                         } else if (r == 0)
                                 job_started(j);
-                        /* 1: its keeper reports how the start went, which
-                         * job_watch() listens for (with the start's deadline). */
+                        /* 1: its keeper (or the backend) reports how the
+                         * start went, which job_watch() listens for (with
+                         * the start's deadline). */
                         pthread_mutex_unlock(&g->lock);
                         if (r < 0)
                                 job_unref(j);

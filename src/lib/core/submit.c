@@ -261,9 +261,10 @@ static bool job_kill_locked(cgov_job *j) {
         case JOB_STARTING:
                 /* The supervisor ends a queued job; a starting one is killed
                  * by job_started() the moment it has a leaf, or now, if its
-                 * keeper is starting it in one. */
+                 * keeper is starting it in one, or its start is stopped
+                 * (one the backend makes in the background). */
                 j->kill = JOB_KILL_REQUESTED;
-                if (j->keeper)
+                if (j->keeper || j->start_pending)
                         (void) j->g->backend->job_kill(j->g->b, &j->place);
                 return true;
         case JOB_RUNNING:

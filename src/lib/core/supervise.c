@@ -303,7 +303,9 @@ static void job_keeper_reported(cgov_job *j) {
 
 /* A start given up on: the process being started is born in the leaf
  * (keepers need 5.9, CLONE_INTO_CGROUP is 5.7), so once the kill is pending
- * there it runs no more of its own code; the keeper dies with it. */
+ * there it runs no more of its own code; the keeper dies with it. A start
+ * the backend makes in the background is stopped (job_kill), and its
+ * report follows. */
 static void keeper_start_kill(cgov_job *j) {
         (void) j->g->backend->job_kill(j->g->b, &j->place);
         (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
@@ -430,18 +432,66 @@ int job_watch_exit(cgov_job *j) {
         return epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->pidfd, &ev) < 0 ? negative_errno() : 0;
 }
 
+static int job_watch_start_deadline(cgov_job *j) {
+        if (j->creds.start_timeout_ms == 0)
+                return 0;
+        int r = sd_event_add_time(j->g->event, &j->start_source, CLOCK_MONOTONIC,
+                                  j->start_usec + j->creds.start_timeout_ms * 1000, 1000, on_start_timeout, j);
+        return r < 0 ? r : 0;
+}
+
 /* A job its keeper starts: its report, and its start's deadline. */
 static int job_watch_start(cgov_job *j) {
         struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = (uintptr_t) j | EXITS_TAG_REPORT };
-        int r;
 
         if (epoll_ctl(j->g->exits_fd, EPOLL_CTL_ADD, j->report_fd, &ev) < 0)
                 return negative_errno();
-        if (j->creds.start_timeout_ms == 0)
-                return 0;
-        r = sd_event_add_time(j->g->event, &j->start_source, CLOCK_MONOTONIC,
-                              j->start_usec + j->creds.start_timeout_ms * 1000, 1000, on_start_timeout, j);
-        return r < 0 ? r : 0;
+        return job_watch_start_deadline(j);
+}
+
+/* A start the backend made in the background is over, and the job is the
+ * supervisor's: it runs, or it could not start, or it was given up on
+ * meanwhile (its start timed out); then it is watched as any other. */
+static void job_start_reported(cgov_job *j) {
+        cgov *g = j->g;
+        bool was_starting;
+
+        j->start_source = sd_event_source_disable_unref(j->start_source);
+        pthread_mutex_lock(&g->lock);
+        j->start_pending = false;
+        if (j->start_report.r == 0) {
+                j->place.fd = j->start_report.fd;
+                j->pidfd = j->start_report.pidfd;
+                j->pid = j->start_report.pid;
+        }
+        was_starting = j->state == JOB_STARTING;
+        if (was_starting && j->start_report.r == 0) {
+                job_started(j); /* which kills it, if that was asked meanwhile */
+                job_record(j);  /* now in its place, with its main pid */
+        } else if (was_starting) {
+                /* Stopped by a kill, or it could not start. */
+                if (j->kill == JOB_KILL_NONE)
+                        j->start_error = j->start_report.r;
+                j->state = JOB_ENDING;
+        } else if (j->start_report.r == 0)
+                /* Its start timed out: it dies now that it has a place. */
+                (void) g->backend->job_kill(g->b, &j->place);
+        if (was_starting && g->job_hook)
+                g->job_hook(j, g->job_hook_userdata);
+        pthread_mutex_unlock(&g->lock);
+        (void) job_watch(j);
+}
+
+void job_start_report(void *userdata, int r, int place_fd, const JobProcess *proc) {
+        cgov_job *j = userdata;
+
+        j->start_report.came = true;
+        j->start_report.r = r;
+        j->start_report.fd = place_fd;
+        j->start_report.pidfd = proc->pidfd;
+        j->start_report.pid = proc->pid;
+        if (j->start_watched)
+                job_start_reported(j);
 }
 
 /* The exits epoll holds each job's (or keeper's) pidfd, tagged with the
@@ -473,6 +523,17 @@ int on_exits(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 int job_watch(cgov_job *j) {
         int r;
 
+        if (j->start_pending) {
+                /* Started in the background: its report says what next
+                 * (without a deadline, if the loop is out of memory). */
+                if (j->start_report.came)
+                        job_start_reported(j);
+                else {
+                        j->start_watched = true;
+                        (void) job_watch_start_deadline(j);
+                }
+                return 0;
+        }
         if (j->state == JOB_ENDING) {
                 /* From job_wait_here(): the main process is reaped, leftovers remain. */
                 job_main_gone(j);
