@@ -88,8 +88,10 @@ struct Backend {
         int watch_fd, wake_fd;
         const char *waiting_for;       /* the job path bus_wait_job() waits for */
         char *waiting_result;          /* its result, once it came */
-        const char *watching;          /* the unit path whose MainPID is wanted */
+        const char *watching;          /* the unit path whose changes are wanted */
         uint32_t main_pid;             /* as its change signal said */
+        bool changed;                  /* a change signal of it came */
+        bool direct;                   /* the manager's own socket: its signals come unasked */
         char *slice;                   /* the parent slice: "cgov.slice" */
         char *prefix;                  /* its name without ".slice": "cgov" */
         char *root;                    /* its cgroup directory */
@@ -275,9 +277,10 @@ static int on_props_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
 
         if (!path)
                 return 0;
-        if (b->watching && strcmp(path, b->watching) == 0)
+        if (b->watching && strcmp(path, b->watching) == 0) {
+                b->changed = true;
                 main_pid = &b->main_pid;
-        else
+        } else
                 LIST_FOREACH(starts, st, b->starts)
                         if (strcmp(path, st->unit) == 0) {
                                 main_pid = &st->main_pid;
@@ -556,10 +559,10 @@ static int systemd_open(const char *root, unsigned flags, Backend **ret, Backend
         if (r < 0)
                 goto fail;
         /* A direct connection's messages have no sender to match. */
-        bool direct = sd_bus_is_bus_client(b->bus) <= 0;
-        r = sd_bus_match_signal(b->bus, &b->job_removed, direct ? NULL : SD_DEST, SD_PATH, SD_MANAGER,
+        b->direct = sd_bus_is_bus_client(b->bus) <= 0;
+        r = sd_bus_match_signal(b->bus, &b->job_removed, b->direct ? NULL : SD_DEST, SD_PATH, SD_MANAGER,
                                 "JobRemoved", on_job_removed, b);
-        if (r >= 0 && direct)
+        if (r >= 0 && b->direct)
                 r = sd_bus_match_signal(b->bus, &b->props_changed, NULL, NULL, "org.freedesktop.DBus.Properties",
                                         "PropertiesChanged", on_props_changed, b);
         if (r < 0)
@@ -1121,47 +1124,68 @@ static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, P
 /* The manager keeps the main process's status while the unit is active
  * (exited). A unit that is not (any more) was stopped by someone else
  * (systemctl stop), or by the manager for an OOM kill. The manager's CPU
- * time of the unit outlives its cgroup (which it removes once empty). */
-static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
-        BUS_LOCKED(b);
-        const char *name = unit_of(job);
-        uint64_t deadline = now_usec() + SD_EXIT_WAIT_USEC, cpu_nsec = UINT64_MAX;
-        int r;
+ * time of the unit outlives its cgroup (which it removes once empty).
+ * 1 with *ret, 0 while the manager has not seen the end yet, -ENODATA. */
+static int unit_exit(Backend *b, const char *name, JobExit *ret) {
+        _cleanup_free_ char *state = NULL, *result = NULL;
+        uint64_t cpu_nsec = UINT64_MAX;
+        int32_t code = 0, status = 0;
+        PropGet gets[] = {
+                { SD_SERVICE, "ExecMainCode", 'i', &code },
+                { SD_SERVICE, "ExecMainStatus", 'i', &status },
+                { SD_SERVICE, "CPUUsageNSec", 't', &cpu_nsec },
+                { SD_SERVICE, "Result", 's', &result },
+                { SD_UNIT, "ActiveState", 's', &state },
+        };
 
         *ret = (JobExit) {};
-        for (;;) {
-                _cleanup_free_ char *state = NULL, *result = NULL;
-                int32_t code = 0, status = 0;
-                PropGet gets[] = {
-                        { SD_SERVICE, "ExecMainCode", 'i', &code },
-                        { SD_SERVICE, "ExecMainStatus", 'i', &status },
-                        { SD_SERVICE, "CPUUsageNSec", 't', &cpu_nsec },
-                        { SD_SERVICE, "Result", 's', &result },
-                        { SD_UNIT, "ActiveState", 's', &state },
-                };
-
-                r = unit_get_many(b, name, gets, ELEMENTSOF(gets));
-                if (r < 0 || gets[4].r < 0)
-                        return -ENODATA;
-                if (gets[0].r == 0 && gets[1].r == 0 && code > 0) {
-                        ret->code = code;
-                        ret->status = status;
-                }
-                if (gets[2].r == 0 && cpu_nsec != UINT64_MAX)
-                        ret->cpu_usec = cpu_nsec / 1000;
-                if (strcmp(state, "active") != 0) {
-                        /* Stopped by someone, or gone already (inactive). */
-                        ret->oom = result && strcmp(result, "oom-kill") == 0;
-                        ret->stopped = !ret->oom;
-                        return 0;
-                }
-                if (ret->code > 0)
-                        return 0;
-                /* Ended as we saw, not yet reaped by the manager. */
-                if (now_usec() >= deadline)
-                        return -ENODATA;
-                (void) usleep(2000);
+        if (unit_get_many(b, name, gets, ELEMENTSOF(gets)) < 0 || gets[4].r < 0)
+                return -ENODATA;
+        if (gets[0].r == 0 && gets[1].r == 0 && code > 0) {
+                ret->code = code;
+                ret->status = status;
         }
+        if (gets[2].r == 0 && cpu_nsec != UINT64_MAX)
+                ret->cpu_usec = cpu_nsec / 1000;
+        if (strcmp(state, "active") != 0) {
+                /* Stopped by someone, or gone already (inactive). */
+                ret->oom = result && strcmp(result, "oom-kill") == 0;
+                ret->stopped = !ret->oom;
+                return 1;
+        }
+        return ret->code > 0;
+}
+
+static bool unit_changed(const void *userdata) {
+        return ((const Backend *) userdata)->changed;
+}
+
+/* The manager reaps on its own loop, maybe after we saw the end: its
+ * change signal of the unit tells when it has (on the system bus, where
+ * none comes unasked, we look again every 2 ms). */
+static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+        BUS_LOCKED(b);
+        _cleanup_free_ char *path = NULL;
+        const char *name = unit_of(job);
+        uint64_t deadline = now_usec() + SD_EXIT_WAIT_USEC;
+        int r;
+
+        if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", name, &path) < 0)
+                return -ENODATA;
+        b->watching = path;
+        for (;;) {
+                b->changed = false; /* from here on: one that comes during the Gets counts */
+                r = unit_exit(b, name, ret);
+                if (r != 0)
+                        break;
+                r = bus_run_until(b, unit_changed, b, b->direct ? deadline : MIN(deadline, now_usec() + 2000));
+                if (r == -ETIMEDOUT && now_usec() < deadline)
+                        r = 0;
+                if (r < 0)
+                        break;
+        }
+        b->watching = NULL;
+        return r < 0 ? -ENODATA : 0;
 }
 
 static void systemd_job_record(Backend *b, const Place *job, const JobRecord *rec) {
