@@ -37,13 +37,31 @@ void fx_setup_root_only(void) {
         snprintf(fx_root, sizeof fx_root, "%s/t%d-%u", base, (int) getpid(), n++);
 }
 
+struct cgov_options fx_options(void) {
+        if (fx_backend_systemd())
+                return (struct cgov_options) { .cgroup_root = fx_slice, .flags = CGOV_OPEN_SYSTEMD };
+        return (struct cgov_options) { .cgroup_root = fx_root };
+}
+
 void fx_setup(void) {
         fx_setup_root_only();
-        struct cgov_options o = { .cgroup_root = fx_root };
-        if (fx_backend_systemd())
-                o = (struct cgov_options) { .cgroup_root = fx_slice, .flags = CGOV_OPEN_SYSTEMD };
+        struct cgov_options o = fx_options();
         int r = cgov_open(&fx_gov, &o);
         cr_assert_eq(r, 0, "cgov_open(%s): %s", o.cgroup_root, cgov_strerror(r));
+}
+
+unsigned fx_job_units(void) {
+        char cmd[256], line[512];
+        unsigned n = 0;
+
+        snprintf(cmd, sizeof cmd, "systemctl list-units --all --plain --no-legend '%.*s-job-*.service'",
+                 (int) (strlen(fx_slice) - strlen(".slice")), fx_slice);
+        FILE *f = popen(cmd, "r");
+        cr_assert_not_null(f, "%s: %m", cmd);
+        while (fgets(line, sizeof line, f))
+                n++;
+        pclose(f);
+        return n;
 }
 
 /* Kill everything below dir, then remove the directories deepest first. */

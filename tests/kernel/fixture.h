@@ -20,6 +20,12 @@ extern cgov *fx_gov;       /* opened by fx_setup() on fx_root */
  * with CGOV_OPEN_SYSTEMD on a parent slice of the test's own, and fx_root
  * is that slice's cgroup directory. */
 bool fx_backend_systemd(void);
+/* What fx_setup() opens the governor with: a later cgov_open on the same
+ * root (a re-open, another process) uses them too. */
+struct cgov_options fx_options(void);
+/* With the systemd backend: the job units of the test's parent slice the
+ * manager still has loaded (running, or ended and not yet settled). */
+unsigned fx_job_units(void);
 
 /* Criterion .init/.fini: make a root and open a governor on it; close it,
  * kill whatever is left, and remove the whole tree. */
