@@ -124,6 +124,8 @@ struct cgov_job {
         /* Owned by the supervisor only (its thread, or the caller's loop). */
         sd_event_source *timeout_source, *drain_source, *start_source;
         unsigned drain_round;
+        uint64_t oom_kills;            /* as the last read of the figures found */
+        bool stats_final;              /* that read was the last (job_read_stats) */
 
         LIST_FIELDS(cgov_job, jobs);   /* cgov.jobs: every job not yet ENDED */
         LIST_FIELDS(cgov_job, queue);  /* its pool's queue */

@@ -26,8 +26,12 @@ static int job_remove(cgov_job *j) {
         return j->g->backend->job_remove(j->g->b, &j->pool->place, j->leaf, &j->place);
 }
 
+/* Once stats_final (a manager removes the place once it is empty: they
+ * were read when the main process ended), the figures read then. */
 static void job_read_stats(cgov_job *j, uint64_t *ret_oom_kills) {
-        j->g->backend->job_stats(j->g->b, &j->place, &j->result, ret_oom_kills);
+        if (!j->stats_final)
+                j->g->backend->job_stats(j->g->b, &j->place, &j->result, &j->oom_kills);
+        *ret_oom_kills = j->oom_kills;
 }
 
 static void job_settle_outcome(cgov_job *j, uint64_t oom_kills) {
@@ -236,8 +240,10 @@ static void job_main_ended(cgov_job *j) {
         job_keeper_launched(j);
         /* A manager removes the place once it is empty, maybe before
          * job_leaf_done(): its figures are read first. */
-        if (j->g->info.records_exits)
+        if (j->g->info.records_exits) {
                 job_read_stats(j, &oom_kills);
+                j->stats_final = true;
+        }
         if (records)
                 recorded = j->g->backend->job_recorded_exit(j->g->b, &j->place, &e);
 
