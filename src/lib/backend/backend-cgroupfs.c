@@ -420,7 +420,7 @@ static int cgroupfs_job_remove(Backend *b, const Place *pool, const char *leaf, 
         return r;
 }
 
-static int cgroupfs_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+static int cgroupfs_job_recorded_exit(Backend *b, Place *job, JobExit *ret) {
         *ret = (JobExit) {};
         return keeper_read_exit(job->fd, &ret->code, &ret->status);
 }

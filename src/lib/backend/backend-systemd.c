@@ -1059,8 +1059,9 @@ static int systemd_job_start(Backend *b, const JobStart *s, Place *ret_place, Jo
         return 0;
 }
 
-/* A unit stopped without waiting: once asked, its removal only looks
- * (job_remove). */
+/* A unit stopped without waiting (and reset, if it may have failed: the
+ * manager keeps a failed unit until then): once asked, its removal only
+ * looks (job_remove). */
 static int unit_stop_async(Backend *b, const char *name, bool reset) {
         int r = sd_bus_call_method_async(b->bus, NULL, SD_DEST, SD_PATH, SD_MANAGER, "StopUnit", NULL, NULL, "ss",
                                          name, "replace");
@@ -1105,7 +1106,7 @@ static int systemd_job_remove(Backend *b, const Place *pool, const char *leaf, P
         bus_drain(b);
         /* Asked once: each try after that only looks. */
         if (!job->removing) {
-                r = unit_stop_async(b, name, true);
+                r = unit_stop_async(b, name, !job->ended_clean);
                 if (r < 0)
                         return r;
                 job->removing = true;
@@ -1163,7 +1164,7 @@ static bool unit_changed(const void *userdata) {
 /* The manager reaps on its own loop, maybe after we saw the end: its
  * change signal of the unit tells when it has (on the system bus, where
  * none comes unasked, we look again every 2 ms). */
-static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret) {
+static int systemd_job_recorded_exit(Backend *b, Place *job, JobExit *ret) {
         BUS_LOCKED(b);
         _cleanup_free_ char *path = NULL;
         const char *name = unit_of(job);
@@ -1185,6 +1186,8 @@ static int systemd_job_recorded_exit(Backend *b, const Place *job, JobExit *ret)
                         break;
         }
         b->watching = NULL;
+        /* Still active (exited): stopping it leaves no failed unit. */
+        job->ended_clean = r > 0 && !ret->stopped && !ret->oom;
         return r < 0 ? -ENODATA : 0;
 }
 

@@ -31,6 +31,7 @@ typedef struct Place {
         int fd;                        /* its cgroup directory; -EBADF once removed */
         char *cgroup;                  /* that directory's path */
         bool removing;                 /* the backend's mark: its removal was asked for */
+        bool ended_clean;              /* the backend's mark: its end left nothing to reset */
 } Place;
 
 typedef struct JobRecord JobRecord;
@@ -185,7 +186,7 @@ typedef struct BackendOps {
         int (*job_remove)(Backend *b, const Place *pool, const char *leaf, Place *job);
         /* How the main process ended, as its keeper (cgroupfs) or the
          * manager (systemd) recorded it: 0, or -ENODATA. */
-        int (*job_recorded_exit)(Backend *b, const Place *job, JobExit *ret);
+        int (*job_recorded_exit)(Backend *b, Place *job, JobExit *ret);
         void (*job_record)(Backend *b, const Place *job, const JobRecord *rec);
 
         /* At open: every pool and job an earlier governor left. */
