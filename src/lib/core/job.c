@@ -54,6 +54,12 @@ void job_unref(cgov_job *j) {
         safe_close(j->pidfd);
         safe_close(j->report_fd);
         safe_close(j->report_write_fd);
+        /* A background start's report that came, not yet taken in (the
+         * governor closed first): its fds are ours. */
+        if (j->start_pending && j->start_report.came && j->start_report.r == 0) {
+                safe_close(j->start_report.fd);
+                safe_close(j->start_report.pidfd);
+        }
         job_copy_free(g, &j->copy);
         free((gid_t *) j->creds.groups);
         free(j->name);
